@@ -1,0 +1,69 @@
+"""Dependencies: the process resources, the per-request unit of work, the caller, the services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.pagination import CursorCodec
+from core.database import unit_of_work
+from core.resources import Resources
+from domain.errors import AuthenticationError
+from domain.users import Principal
+from service.auth import AuthService, principal_from_access_token
+from service.users import UserService
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+async def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed once after the route returns, before the response
+    is sent (function scope), rolled back when it raises."""
+    async with unit_of_work(resources.session_factory) as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_principal(resources: ResourcesDep, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
+    if not token:
+        raise AuthenticationError("Send a bearer access token in the Authorization header.")
+    return principal_from_access_token(resources.token_codec, token)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_cursor_codec(request: Request) -> CursorCodec:
+    codec: CursorCodec = request.app.state.cursor_codec
+    return codec
+
+
+CursorCodecDep = Annotated[CursorCodec, Depends(get_cursor_codec)]
+
+
+async def get_auth_service(session: SessionDep, resources: ResourcesDep) -> AuthService:
+    return AuthService(
+        session, resources.settings.auth, resources.password_hasher, resources.token_codec, resources.rate_limiter
+    )
+
+
+async def get_user_service(session: SessionDep, resources: ResourcesDep) -> UserService:
+    return UserService(session, resources.password_hasher)
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]

@@ -1,0 +1,76 @@
+"""The FastAPI application: factory, lifespan, middleware, routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from api.exceptions import install_exception_handlers, problem_only_openapi
+from api.middleware import JsonBodyLimitMiddleware, RequestContextMiddleware
+from api.pagination import CursorCodec
+from api.routes import auth, health, users
+from core.logging import configure_logging, get_logger
+from core.resources import Resources
+from core.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+logger = get_logger(__name__)
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable operation ids for the frontend's generated client: `<tag>-<function name>`."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.app)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resources = Resources.build(settings)
+        app.state.resources = resources
+        logger.info("api_started", environment=settings.app.environment.value)
+        try:
+            yield
+        finally:
+            await resources.close()
+            logger.info("api_stopped")
+
+    app = FastAPI(
+        title="estate-bff",
+        summary="Backend-for-frontend of the brokerage app: Vitec read model, documents, reports, jobs.",
+        version="0.1.0",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.cursor_codec = CursorCodec(settings.auth.jwt_secret.get_secret_value())
+    install_exception_handlers(app)
+    problem_only_openapi(app)
+
+    v1 = APIRouter(prefix=API_PREFIX)
+    v1.include_router(auth.router)
+    v1.include_router(users.router)
+    app.include_router(v1)
+    app.include_router(health.router)
+
+    # Added innermost first: the request context wraps everything, so even a 500 gets its headers.
+    app.add_middleware(JsonBodyLimitMiddleware, max_bytes=settings.app.max_json_body_bytes)
+    if settings.app.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.app.cors_allow_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match", "X-Request-ID"],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed"],
+        )
+    app.add_middleware(RequestContextMiddleware, hsts=settings.is_production)
+    return app
+
+
+app = create_app()

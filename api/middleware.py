@@ -1,0 +1,141 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task per request on the hot path)."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.exceptions import internal_error_response, problem_response
+from api.request_context import choose_request_id, set_request_id
+from core.logging import bind_log_context, clear_log_context, get_logger
+
+logger = get_logger("api.access")
+
+_SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+_HSTS = "max-age=63072000; includeSubDomains"
+
+
+class RequestContextMiddleware:
+    """Request id in and out, security headers, an access log line, and the last-resort 500.
+
+    The catch-all lives here rather than in Starlette's outermost error middleware so that even a
+    500 carries the request id and the security headers.
+    """
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        request_id = choose_request_id(headers.get("x-request-id"))
+        set_request_id(request_id)
+        clear_log_context()
+        bind_log_context(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                out = MutableHeaders(scope=message)
+                out["x-request-id"] = request_id
+                for name, value in _SECURITY_HEADERS.items():
+                    out.setdefault(name, value)
+                # Anything answered to an authenticated request is private to that caller.
+                if "authorization" in headers:
+                    out["cache-control"] = "no-store"
+                if self.hsts:
+                    out["strict-transport-security"] = _HSTS
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            logger.exception("unhandled_error", path=scope["path"], method=scope["method"])
+            if response_started:
+                raise
+            await internal_error_response(scope["path"])(scope, receive, send_with_headers)
+        finally:
+            logger.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+
+
+class JsonBodyLimitMiddleware:
+    """Refuse JSON bodies over the limit with 413, by header or by counting what arrives.
+
+    Uploads (multipart, raw files) have their own, much larger limit, enforced by the route that
+    streams them; this guard is only for the bodies we parse into memory.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        # Read the (small, bounded) body here and replay it: an error raised from inside the
+        # framework's body parsing would be turned into a 400 there.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    def _is_json(scope: Scope) -> bool:
+        content_type = Headers(scope=scope).get("content-type", "")
+        return content_type.split(";")[0].strip().lower().endswith(("/json", "+json"))
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            scope["path"],
+            status=413,
+            code="request_too_large",
+            title="Request body too large",
+            detail=f"JSON bodies are limited to {self.max_bytes} bytes.",
+        )
+        await response(scope, receive, send)

@@ -1,0 +1,194 @@
+"""Application settings: one nested pydantic-settings object read from the environment and `.env`.
+
+The variable names are a contract with ops (SPEC "Configuration contract"), so every group maps
+its fields onto flat environment names with an `env_prefix` instead of nested delimiters.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+DEFAULT_SEED_ADMIN_PASSWORD = "admin-password-change-me"
+# Azurite's published development account: never acceptable against a real account.
+AZURITE_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+AZURITE_CONNECTION_STRING = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    f"AccountKey={AZURITE_ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+)
+DEFAULT_VITEC_PASSWORD = "simulator-access-key"
+DEFAULT_UPLOAD_TYPES = (
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "text/plain",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def split_commas(value: object) -> object:
+    """Read `a, b,c` as a list; leave anything else to pydantic."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+# A comma-separated environment variable read as a list (not as JSON).
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(split_commas)]
+
+
+class _Group(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+
+class AppSettings(_Group):
+    """Process-wide settings: environment, bind address, HTTP limits, CORS, logging."""
+
+    environment: Environment = Environment.DEVELOPMENT
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    cors_allow_origins: CommaList = Field(default_factory=list)
+    max_json_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+
+class DatabaseSettings(_Group):
+    """PostgreSQL through asyncpg."""
+
+    model_config = SettingsConfigDict(env_prefix="DATABASE_")
+
+    url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/estate_bff"
+    pool_size: int = Field(default=10, gt=0)
+    max_overflow: int = Field(default=10, ge=0)
+    echo: bool = False
+
+
+class RedisSettings(_Group):
+    """Redis: broker, cache, locks and rate limits."""
+
+    model_config = SettingsConfigDict(env_prefix="REDIS_")
+
+    url: str = "redis://127.0.0.1:6379/0"
+
+
+class AzureSettings(_Group):
+    """Azure Blob Storage (Azurite locally)."""
+
+    model_config = SettingsConfigDict(env_prefix="AZURE_STORAGE_")
+
+    connection_string: SecretStr = SecretStr(AZURITE_CONNECTION_STRING)
+    container: str = "documents"
+
+
+class VitecSettings(_Group):
+    """The Vitec Hub: where it is, how we authenticate, how often we sync."""
+
+    model_config = SettingsConfigDict(env_prefix="VITEC_")
+
+    base_url: str = "http://127.0.0.1:8100"
+    username: str = "estate-bff"
+    password: SecretStr = SecretStr(DEFAULT_VITEC_PASSWORD)
+    sync_interval_seconds: int = Field(default=900, ge=0)
+    full_sync_cron: str = "0 2 * * *"
+
+
+class AuthSettings(_Group):
+    """Tokens, password hashing and login throttling."""
+
+    jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
+    access_token_ttl_seconds: int = Field(default=900, gt=0)
+    refresh_token_ttl_seconds: int = Field(default=1_209_600, gt=0)
+    login_rate_limit: str = "10/minute"
+    # Argon2id cost; the defaults are RFC 9106's second recommended profile (64 MiB, t=3).
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=65_536, ge=8)
+    password_hash_parallelism: int = Field(default=4, ge=1)
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 characters")
+        return value
+
+
+class JobSettings(_Group):
+    """Slow work: creation limits."""
+
+    job_create_rate_limit: str = "60/minute"
+
+
+class UploadSettings(_Group):
+    """Document upload limits."""
+
+    model_config = SettingsConfigDict(env_prefix="UPLOAD_")
+
+    max_bytes: int = Field(default=1024**3, gt=0)
+    allowed_types: CommaList = Field(default_factory=lambda: list(DEFAULT_UPLOAD_TYPES))
+
+
+class SeedSettings(_Group):
+    """What `make seed` creates: one organization and its first admin."""
+
+    model_config = SettingsConfigDict(env_prefix="SEED_")
+
+    organization_name: str = "Demo Eiendom AS"
+    vitec_installation_id: str = "DEMOINSTALL"
+    admin_email: str = "admin@demo.estate-bff.local"
+    admin_password: SecretStr = SecretStr(DEFAULT_SEED_ADMIN_PASSWORD)
+
+
+class Settings(BaseModel):
+    """All settings, grouped; built once per process by `get_settings()`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app: AppSettings = Field(default_factory=AppSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    azure: AzureSettings = Field(default_factory=AzureSettings)
+    vitec: VitecSettings = Field(default_factory=VitecSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    upload: UploadSettings = Field(default_factory=UploadSettings)
+    seed: SeedSettings = Field(default_factory=SeedSettings)
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> Settings:
+        if self.app.environment is not Environment.PRODUCTION:
+            return self
+        defaults = {
+            "JWT_SECRET": (self.auth.jwt_secret, DEFAULT_JWT_SECRET),
+            "SEED_ADMIN_PASSWORD": (self.seed.admin_password, DEFAULT_SEED_ADMIN_PASSWORD),
+            "VITEC_PASSWORD": (self.vitec.password, DEFAULT_VITEC_PASSWORD),
+        }
+        offending = [name for name, (value, default) in defaults.items() if value.get_secret_value() == default]
+        if AZURITE_ACCOUNT_KEY in self.azure.connection_string.get_secret_value():
+            offending.append("AZURE_STORAGE_CONNECTION_STRING")
+        if offending:
+            raise ValueError(f"production refuses default secrets: {', '.join(offending)}")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.app.environment is Environment.PRODUCTION
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

@@ -1,0 +1,13 @@
+"""Organizations."""
+
+from __future__ import annotations
+
+from repository.base import Repository
+from repository.models import Organization
+
+
+class OrganizationRepository(Repository[Organization]):
+    model = Organization
+
+    async def get_by_installation_id(self, installation_id: str) -> Organization | None:
+        return await self.one_or_none(self.select().where(Organization.vitec_installation_id == installation_id))

@@ -1,0 +1,35 @@
+"""Users, always looked up within one organization (except by email at login)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import tuple_
+
+from domain.users import UserEmailTakenError
+from repository.base import Repository
+from repository.models import User
+
+
+class UserRepository(Repository[User]):
+    model = User
+
+    async def get_by_email(self, email: str) -> User | None:
+        return await self.one_or_none(self.select().where(User.email == email))
+
+    async def get_in_organization(self, organization_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
+        return await self.one_or_none(self.select().where(User.id == user_id, User.organization_id == organization_id))
+
+    async def create(self, user: User) -> User:
+        return await self.add(user, unique_errors={"uq_users_email": UserEmailTakenError})
+
+    async def list_page(
+        self, organization_id: uuid.UUID, *, limit: int, after: tuple[datetime, uuid.UUID] | None
+    ) -> Sequence[User]:
+        """Up to `limit` users in (created_at, id) order, strictly after the key `after`."""
+        statement = self.select().where(User.organization_id == organization_id)
+        if after is not None:
+            statement = statement.where(tuple_(User.created_at, User.id) > tuple_(*after))
+        return await self.all(statement.order_by(User.created_at, User.id).limit(limit))
