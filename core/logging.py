@@ -49,10 +49,14 @@ def configure_logging(settings: AppSettings) -> None:
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
     # uvicorn installs its own handlers; let its records flow to ours instead.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # The API's own access line carries the request id; uvicorn's would only repeat it.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
