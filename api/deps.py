@@ -10,11 +10,13 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.pagination import CursorCodec
-from core.database import unit_of_work
 from core.resources import Resources
 from domain.errors import AuthenticationError
 from domain.users import Principal
 from service.auth import AuthService, principal_from_access_token
+from service.dispatch import transaction
+from service.job_polling import JobPoller
+from service.jobs import JobService
 from service.users import UserService
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -30,8 +32,8 @@ ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed once after the route returns, before the response
-    is sent (function scope), rolled back when it raises."""
-    async with unit_of_work(resources.session_factory) as session:
+    is sent (function scope), rolled back when it raises; jobs it created are sent after commit."""
+    async with transaction(resources) as session:
         yield session
 
 
@@ -67,3 +69,15 @@ async def get_user_service(session: SessionDep, resources: ResourcesDep) -> User
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+
+
+async def get_job_service(session: SessionDep, resources: ResourcesDep) -> JobService:
+    return JobService(session, resources)
+
+
+async def get_job_poller(resources: ResourcesDep) -> JobPoller:
+    return JobPoller(resources)
+
+
+JobServiceDep = Annotated[JobService, Depends(get_job_service)]
+JobPollerDep = Annotated[JobPoller, Depends(get_job_poller)]

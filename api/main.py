@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from api.exceptions import install_exception_handlers, problem_only_openapi
 from api.middleware import JsonBodyLimitMiddleware, RequestContextMiddleware
 from api.pagination import CursorCodec
-from api.routes import auth, health, users
+from api.routes import admin, auth, health, jobs, users
 from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import Settings, get_settings
@@ -35,6 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = Resources.build(settings)
         app.state.resources = resources
+        await resources.start_producer()
+        await resources.job_changes.start()
         logger.info("api_started", environment=settings.app.environment.value)
         try:
             yield
@@ -56,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1 = APIRouter(prefix=API_PREFIX)
     v1.include_router(auth.router)
     v1.include_router(users.router)
+    v1.include_router(jobs.router)
+    v1.include_router(admin.router)
     app.include_router(v1)
     app.include_router(health.router)
 

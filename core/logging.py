@@ -21,6 +21,8 @@ _SHARED_PROCESSORS: list[Processor] = [
     structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
 
+_HANDLER_NAME = "estate-bff"
+
 
 def configure_logging(settings: AppSettings) -> None:
     """Route structlog and the standard library through one JSON (or console) renderer."""
@@ -45,8 +47,11 @@ def configure_logging(settings: AppSettings) -> None:
     )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace our own handler only (configuring twice must not double every line), keep others'.
+    root.handlers[:] = [existing for existing in root.handlers if existing.get_name() != _HANDLER_NAME]
+    root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
     # uvicorn installs its own handlers; let its records flow to ours instead.
     for name in ("uvicorn", "uvicorn.error"):
@@ -66,4 +71,5 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
 
 
 bind_log_context = structlog.contextvars.bind_contextvars
+current_log_context = structlog.contextvars.get_contextvars
 clear_log_context = structlog.contextvars.clear_contextvars

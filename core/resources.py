@@ -1,16 +1,19 @@
 """The long-lived resources a process builds once at start-up and closes at shutdown.
 
-The API builds them in its lifespan, the worker on its start-up event, the CLI per command.
+The API builds them in its lifespan, the worker on its start-up event, the scheduler and the CLI
+on theirs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.broker import JobStreamBroker, create_broker, worker_identity
 from core.database import SessionFactory, create_engine, create_session_factory
+from core.job_events import JobChangeListener
 from core.rate_limit import RateLimiter
 from core.redis import create_redis
 from core.security import PasswordHasher, TokenCodec
@@ -26,21 +29,39 @@ class Resources:
     rate_limiter: RateLimiter
     password_hasher: PasswordHasher
     token_codec: TokenCodec
+    broker: JobStreamBroker
+    identity: str
+    job_changes: JobChangeListener
+    _broker_started: bool = field(default=False)
 
     @classmethod
-    def build(cls, settings: Settings) -> Resources:
+    def build(cls, settings: Settings, broker: JobStreamBroker | None = None) -> Resources:
+        """Everything, unconnected; `broker` is the worker's own (with its tasks) when given."""
         engine = create_engine(settings.database)
+        redis = create_redis(settings.redis)
         return cls(
             settings=settings,
             engine=engine,
             session_factory=create_session_factory(engine),
-            redis=create_redis(settings.redis),
+            redis=redis,
             rate_limiter=RateLimiter(settings.redis),
             password_hasher=PasswordHasher(settings.auth),
             token_codec=TokenCodec(settings.auth),
+            broker=broker or create_broker(settings),
+            identity=worker_identity(settings),
+            job_changes=JobChangeListener(redis),
         )
 
+    async def start_producer(self) -> None:
+        """Open the broker for sending; it also creates the consumer group, so that messages sent
+        before any worker ever started are read."""
+        await self.broker.startup()
+        self._broker_started = True
+
     async def close(self) -> None:
+        await self.job_changes.stop()
+        if self._broker_started:
+            await self.broker.shutdown()
         await self.rate_limiter.close()
         await self.redis.aclose()
         await self.engine.dispose()

@@ -127,9 +127,31 @@ class AuthSettings(_Group):
 
 
 class JobSettings(_Group):
-    """Slow work: creation limits."""
+    """Slow work: the stream, leases, retries, retention, and the per-user creation limit."""
 
-    job_create_rate_limit: str = "60/minute"
+    model_config = SettingsConfigDict(env_prefix="JOB_")
+
+    # JOB_CREATE_RATE_LIMIT (the contract's name, hence the field name under the JOB_ prefix).
+    create_rate_limit: str = "60/minute"
+    stream: str = "estate-bff:jobs"
+    consumer_group: str = "estate-bff:workers"
+    stream_maxlen: int = Field(default=100_000, gt=0)
+    # How often a running job proves it is alive, and when silence means its worker died.
+    heartbeat_seconds: float = Field(default=2.0, gt=0)
+    stale_after_seconds: float = Field(default=20.0, gt=0)
+    # A queued job whose message was never sent (or was lost) is re-sent after these delays.
+    dispatch_grace_seconds: float = Field(default=3.0, ge=0)
+    redispatch_after_seconds: float = Field(default=120.0, gt=0)
+    sweep_interval_seconds: float = Field(default=2.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=2.0, gt=0)
+    retry_cap_seconds: float = Field(default=300.0, gt=0)
+    progress_min_interval_seconds: float = Field(default=0.5, ge=0)
+    retention_days: int = Field(default=30, ge=1)
+    cleanup_cron: str = "17 * * * *"
+    worker_metrics_port: int = Field(default=9100, ge=0)
+    # The worker's stream consumer name and `claimed_by`; empty means "<hostname>:<pid>".
+    worker_name: str = ""
 
 
 class UploadSettings(_Group):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from repository.base import Repository
 from repository.models import RefreshToken
@@ -25,3 +25,7 @@ class RefreshTokenRepository(Repository[RefreshToken]):
             .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+
+    async def delete_expired(self, before: datetime) -> int:
+        statement = delete(RefreshToken).where(RefreshToken.expires_at < before).returning(RefreshToken.id)
+        return len((await self.session.execute(statement)).all())

@@ -22,7 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from api.main import create_app
 from core.resources import Resources
-from core.settings import AppSettings, AuthSettings, DatabaseSettings, Environment, RedisSettings, Settings
+from core.settings import (
+    AppSettings,
+    AuthSettings,
+    DatabaseSettings,
+    Environment,
+    JobSettings,
+    RedisSettings,
+    Settings,
+)
 from repository.admin import create_database_if_missing, drop_database
 
 TEST_DATABASE_BASE_URL = os.environ.get(
@@ -45,10 +53,24 @@ def make_settings(**app_overrides: object) -> Settings:
             password_hash_memory_kib=1024,
             password_hash_parallelism=1,
         ),
+        jobs=JobSettings(**TEST_JOB_SETTINGS),  # type: ignore[arg-type]
     )
 
 
 RUN_ID = uuid.uuid4().hex[:10]
+# A stream and group of this run's own; short leases so crash recovery is observable quickly.
+TEST_JOB_SETTINGS: dict[str, object] = {
+    "stream": f"estate-bff:test:{RUN_ID}:jobs",
+    "consumer_group": f"estate-bff:test:{RUN_ID}:workers",
+    "heartbeat_seconds": 0.3,
+    "stale_after_seconds": 2.0,
+    "dispatch_grace_seconds": 0.5,
+    "sweep_interval_seconds": 0.3,
+    "retry_base_seconds": 0.2,
+    "retry_cap_seconds": 1.0,
+    "progress_min_interval_seconds": 0.1,
+    "worker_metrics_port": 0,
+}
 
 
 def alembic_config(database_url: str) -> Config:

@@ -1,8 +1,10 @@
 """Every table the application owns; Alembic reads `Base.metadata` from here."""
 
 from repository.models.base import Base, BaseTableModel
+from repository.models.idempotency_key import IdempotencyKey
+from repository.models.job import Job
 from repository.models.organization import Organization
 from repository.models.refresh_token import RefreshToken
 from repository.models.user import User
 
-__all__ = ["Base", "BaseTableModel", "Organization", "RefreshToken", "User"]
+__all__ = ["Base", "BaseTableModel", "IdempotencyKey", "Job", "Organization", "RefreshToken", "User"]

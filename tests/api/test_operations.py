@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from api.main import create_app
@@ -66,22 +63,14 @@ async def test_unknown_route_and_wrong_method_are_problems(client: AsyncClient) 
     assert wrong_method.json()["internal_code"] == "method_not_allowed"
 
 
-@pytest.fixture
-async def failing_app() -> AsyncIterator[FastAPI]:
+async def test_unexpected_errors_are_a_generic_500_with_headers(caplog: pytest.LogCaptureFixture) -> None:
     app = create_app(make_settings())
 
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret-dsn postgres://user:hunter2@db/prod")
 
-    async with LifespanManager(app):
-        yield app
-
-
-async def test_unexpected_errors_are_a_generic_500_with_headers(
-    failing_app: FastAPI, caplog: pytest.LogCaptureFixture
-) -> None:
-    async with AsyncClient(transport=ASGITransport(app=failing_app), base_url="http://t") as http:
+    async with LifespanManager(app), AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http:
         response = await http.get("/boom", headers={"X-Request-ID": "trace-500"})
 
     assert response.status_code == 500

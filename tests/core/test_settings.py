@@ -21,7 +21,7 @@ def test_defaults_match_the_configuration_contract(monkeypatch: pytest.MonkeyPat
     assert settings.redis.url == "redis://127.0.0.1:6379/0"
     assert settings.azure.container == "documents"
     assert (settings.auth.access_token_ttl_seconds, settings.auth.refresh_token_ttl_seconds) == (900, 1_209_600)
-    assert (settings.auth.login_rate_limit, settings.jobs.job_create_rate_limit) == ("10/minute", "60/minute")
+    assert (settings.auth.login_rate_limit, settings.jobs.create_rate_limit) == ("10/minute", "60/minute")
     assert (settings.vitec.sync_interval_seconds, settings.vitec.full_sync_cron) == (900, "0 2 * * *")
     assert settings.upload.max_bytes == 1024**3
     assert settings.app.max_json_body_bytes == 1024**2
@@ -35,6 +35,7 @@ def test_environment_variables_use_the_contract_names(monkeypatch: pytest.Monkey
     monkeypatch.setenv("UPLOAD_ALLOWED_TYPES", "application/pdf,image/png")
     monkeypatch.setenv("VITEC_SYNC_INTERVAL_SECONDS", "0")
     monkeypatch.setenv("SEED_VITEC_INSTALLATION_ID", "OTHER")
+    monkeypatch.setenv("JOB_CREATE_RATE_LIMIT", "5/second")
 
     settings = Settings()
 
@@ -43,6 +44,7 @@ def test_environment_variables_use_the_contract_names(monkeypatch: pytest.Monkey
     assert settings.upload.allowed_types == ["application/pdf", "image/png"]
     assert settings.vitec.sync_interval_seconds == 0
     assert settings.seed.vitec_installation_id == "OTHER"
+    assert settings.jobs.create_rate_limit == "5/second"
 
 
 def test_production_refuses_default_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,3 +82,21 @@ def test_secrets_never_appear_in_the_settings_repr(monkeypatch: pytest.MonkeyPat
 
     assert STRONG not in repr(Settings())
     assert STRONG not in str(Settings().model_dump())
+
+
+def test_env_example_lists_every_setting() -> None:
+    """`.env.example` is the operators' reference: every variable the settings read, no stale ones."""
+    import re
+    from pathlib import Path
+
+    names = set()
+    for info in Settings.model_fields.values():
+        group = info.default_factory
+        assert group is not None
+        prefix = group.model_config.get("env_prefix", "")  # type: ignore[attr-defined]
+        names |= {(prefix + field).upper() for field in group.model_fields}  # type: ignore[attr-defined]
+    text = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
+
+    assert names <= listed
+    assert {name for name in listed - names if not name.startswith("RUN_")} == set()

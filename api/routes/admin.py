@@ -1,0 +1,56 @@
+"""Operations for organization admins: the queue at a glance, maintenance on demand."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from api.deps import CurrentPrincipal, JobServiceDep
+from api.exceptions import error_responses
+from api.idempotency import IdempotencyDep, IdempotencyKeyInvalidError
+from api.responses import job_accepted
+from api.routes.users import AUTH_ERRORS
+from api.schemas.jobs import JobRead, KindCounts, QueueRead, StreamInfo, WorkerInfo
+from domain.jobs import IdempotencyKeyInUseError, IdempotencyKeyMismatchError, JobCreateRateLimitedError, JobKind
+from domain.users import AdminRequiredError
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+JOB_CREATE_ERRORS = (
+    *AUTH_ERRORS,
+    IdempotencyKeyInvalidError,
+    IdempotencyKeyMismatchError,
+    IdempotencyKeyInUseError,
+    JobCreateRateLimitedError,
+)
+
+
+@router.get("/queue", response_model=QueueRead, responses=error_responses(*AUTH_ERRORS, AdminRequiredError))
+async def read_queue(principal: CurrentPrincipal, service: JobServiceDep) -> QueueRead:
+    """The organization's jobs by kind and status, the oldest queued job's age, the stream's
+    length, pending and lag, and the live workers (admins)."""
+    overview = await service.overview(principal)
+    return QueueRead(
+        kinds={kind: KindCounts(**counts) for kind, counts in overview.counts.items()},
+        oldest_queued_age_seconds=overview.oldest_queued_age_seconds,
+        stream=StreamInfo(length=overview.stream_length, pending=overview.stream_pending, lag=overview.stream_lag),
+        workers=[WorkerInfo(id=worker_id, last_seen_at=seen) for worker_id, seen in overview.workers],
+    )
+
+
+@router.post(
+    "/maintenance/cleanup",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobRead,
+    responses={
+        202: {"model": JobRead, "description": "Accepted: the cleanup job (the active one, if any)."},
+        **error_responses(*JOB_CREATE_ERRORS, AdminRequiredError),
+    },
+)
+async def start_cleanup(principal: CurrentPrincipal, service: JobServiceDep, idempotency: IdempotencyDep) -> Response:
+    """Run `maintenance.cleanup` now (admins): purges expired tokens and keys, old finished jobs,
+    and dead stream consumers. While one is queued or running, that job is answered."""
+    principal.require_admin()
+    start = await service.start(
+        principal, JobKind.MAINTENANCE_CLEANUP, dedupe_key=JobKind.MAINTENANCE_CLEANUP.value, idempotency=idempotency
+    )
+    return job_accepted(start)

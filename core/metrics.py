@@ -1,0 +1,20 @@
+"""Prometheus metrics shared by the API and the worker (each process serves its own registry)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+JOBS_FINISHED = Counter(
+    "estate_bff_jobs_finished_total", "Job runs that ended, by kind and outcome.", ["kind", "status"]
+)
+JOB_DURATION = Histogram(
+    "estate_bff_job_duration_seconds",
+    "Wall time of one job run, by kind and outcome.",
+    ["kind", "status"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600),
+)
+JOBS_RETRIED = Counter(
+    "estate_bff_jobs_retried_total", "Job runs that failed transiently and were re-queued.", ["kind"]
+)
+JOBS_SWEPT = Counter("estate_bff_jobs_swept_total", "Jobs the sweeper re-sent or recovered, by reason.", ["reason"])
+QUEUE_DEPTH = Gauge("estate_bff_jobs_queued", "Jobs waiting in the queued state, by kind.", ["kind"])

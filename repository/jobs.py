@@ -1,0 +1,336 @@
+"""Jobs: every state change is one conditional UPDATE, so concurrent workers, sweepers and API
+requests can never both win the same transition."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.jobs import JobStatus
+from repository.base import UNIQUE_VIOLATION, Repository, violated_constraint
+from repository.models import Job
+
+ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchItem:
+    """What a broker message needs: the job id, its kind (the task name), the request id."""
+
+    job_id: uuid.UUID
+    kind: str
+    request_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    still_owned: bool
+    cancel_requested: bool
+
+
+def _bump() -> dict[str, Any]:
+    return {"version": Job.version + 1, "updated_at": func.now()}
+
+
+class JobRepository(Repository[Job]):
+    model = Job
+
+    async def get_in_organization(self, organization_id: uuid.UUID, job_id: uuid.UUID) -> Job | None:
+        return await self.one_or_none(self.select().where(Job.id == job_id, Job.organization_id == organization_id))
+
+    async def get_fresh(self, job_id: uuid.UUID) -> Job | None:
+        """The row as the database has it now, not as this session last saw it."""
+        return await self.one_or_none(self.select().where(Job.id == job_id).execution_options(populate_existing=True))
+
+    async def create_unique(self, job: Job) -> tuple[Job, bool]:
+        """Insert; when an active job with the same (organization, dedupe key) exists, answer it
+        instead. True when the job is new."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(job)
+        except IntegrityError as exc:
+            sqlstate, constraint = violated_constraint(exc)
+            if sqlstate != UNIQUE_VIOLATION or constraint != "uq_jobs_active_dedupe":
+                raise
+            existing = await self.one_or_none(
+                self.select().where(
+                    Job.organization_id.is_not_distinct_from(job.organization_id),
+                    Job.dedupe_key == job.dedupe_key,
+                    Job.status.in_(ACTIVE),
+                )
+            )
+            if existing is None:  # it finished in between: try once more
+                return await self.create_unique(job)
+            return existing, False
+        return job, True
+
+    async def create_for_tick(self, values: dict[str, Any]) -> uuid.UUID | None:
+        """Insert a scheduled job unless it would collide: its `schedule_key` exists (another
+        scheduler got there first) or an active job has its dedupe key. Its id when inserted."""
+        statement = insert(Job).values(**values).on_conflict_do_nothing().returning(Job.id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def claim(self, job_id: uuid.UUID, worker_id: str) -> Job | None:
+        """queued → running for this worker, or None when it is not claimable (taken, finished,
+        cancelled, or a retry that is not yet due)."""
+        statement = (
+            update(Job)
+            .where(
+                Job.id == job_id,
+                Job.status == JobStatus.QUEUED.value,
+                Job.cancel_requested_at.is_(None),
+                Job.run_after <= func.now(),
+            )
+            .values(
+                status=JobStatus.RUNNING.value,
+                attempts=Job.attempts + 1,
+                claimed_by=worker_id,
+                heartbeat_at=func.now(),
+                started_at=func.coalesce(Job.started_at, func.now()),
+                **_bump(),
+            )
+            .returning(Job)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    def _owned(self, job_id: uuid.UUID, worker_id: str) -> ColumnElement[bool]:
+        return and_(Job.id == job_id, Job.claimed_by == worker_id, Job.status == JobStatus.RUNNING.value)
+
+    async def heartbeat(self, job_id: uuid.UUID, worker_id: str) -> Heartbeat:
+        statement = (
+            update(Job)
+            .where(self._owned(job_id, worker_id))
+            .values(heartbeat_at=func.now())
+            .returning(Job.cancel_requested_at)
+        )
+        row = (await self.session.execute(statement)).one_or_none()
+        return Heartbeat(still_owned=row is not None, cancel_requested=row is not None and row[0] is not None)
+
+    async def report_progress(self, job_id: uuid.UUID, worker_id: str, percent: int, message: str | None) -> bool:
+        statement = (
+            update(Job)
+            .where(self._owned(job_id, worker_id))
+            .values(progress_percent=percent, progress_message=message, heartbeat_at=func.now(), **_bump())
+            .returning(Job.id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+
+    async def finish(self, job_id: uuid.UUID, worker_id: str, status: JobStatus, **values: Any) -> bool:
+        """running → a final state, only while this worker still owns the job."""
+        statement = (
+            update(Job)
+            .where(self._owned(job_id, worker_id))
+            .values(status=status.value, finished_at=func.now(), claimed_by=None, **values, **_bump())
+            .returning(Job.id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+
+    async def requeue(self, job_id: uuid.UUID, worker_id: str, run_after: datetime, **values: Any) -> bool:
+        """running → queued for a retry at `run_after`; the sweeper sends it when due."""
+        statement = (
+            update(Job)
+            .where(self._owned(job_id, worker_id))
+            .values(
+                status=JobStatus.QUEUED.value,
+                run_after=run_after,
+                dispatched_at=None,
+                claimed_by=None,
+                heartbeat_at=None,
+                **values,
+                **_bump(),
+            )
+            .returning(Job.id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+
+    async def cancel(self, job_id: uuid.UUID) -> Job | None:
+        """queued → cancelled at once; running → cancellation requested (the task stops at its next
+        checkpoint). None when the job had already finished."""
+        queued = (
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.QUEUED.value)
+            .values(status=JobStatus.CANCELLED.value, finished_at=func.now(), cancel_requested_at=func.now(), **_bump())
+            .returning(Job)
+            .execution_options(populate_existing=True)
+        )
+        job = (await self.session.execute(queued)).scalar_one_or_none()
+        if job is not None:
+            return job
+        running = (
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
+            .values(cancel_requested_at=func.coalesce(Job.cancel_requested_at, func.now()), **_bump())
+            .returning(Job)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(running)).scalar_one_or_none()
+
+    async def retry_failed(self, job_id: uuid.UUID, max_attempts: int) -> Job | None:
+        """failed → queued with a fresh attempt budget (an admin's retry)."""
+        statement = (
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.FAILED.value)
+            .values(
+                status=JobStatus.QUEUED.value,
+                max_attempts=Job.attempts + max_attempts,
+                run_after=func.now(),
+                dispatched_at=None,
+                error_code=None,
+                error_message=None,
+                finished_at=None,
+                progress_percent=0,
+                progress_message=None,
+                **_bump(),
+            )
+            .returning(Job)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def mark_dispatched(self, job_ids: Sequence[uuid.UUID]) -> None:
+        await self.session.execute(
+            update(Job)
+            .where(Job.id.in_(job_ids), Job.status == JobStatus.QUEUED.value)
+            .values(dispatched_at=func.now())
+        )
+
+    async def lock_due_for_dispatch(
+        self, *, grace: timedelta, redispatch_after: timedelta, limit: int
+    ) -> list[DispatchItem]:
+        """Queued jobs to (re-)send: never sent (past the after-commit grace), retries now due, or
+        sent so long ago that the message was probably lost. Locked, so sweepers share the work."""
+        now = func.now()
+        statement = (
+            select(Job.id, Job.kind, Job.request_id)
+            .where(
+                Job.status == JobStatus.QUEUED.value,
+                Job.cancel_requested_at.is_(None),
+                Job.run_after <= now,
+                or_(
+                    and_(Job.dispatched_at.is_(None), Job.updated_at <= now - grace),
+                    Job.dispatched_at <= now - redispatch_after,
+                ),
+            )
+            .order_by(Job.run_after)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [DispatchItem(row.id, row.kind, row.request_id) for row in await self.session.execute(statement)]
+
+    async def requeue_stale(self, *, stale_after: timedelta, limit: int) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+        """Running jobs whose heartbeat went silent (their worker died): back to queued while
+        attempts remain, else failed. Answers (requeued ids, failed ids)."""
+        stale = (
+            select(Job.id, Job.attempts, Job.max_attempts, Job.cancel_requested_at)
+            .where(Job.status == JobStatus.RUNNING.value, Job.heartbeat_at < func.now() - stale_after)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = list(await self.session.execute(stale))
+        cancelled = [row.id for row in rows if row.cancel_requested_at is not None]
+        exhausted = [row.id for row in rows if row.cancel_requested_at is None and row.attempts >= row.max_attempts]
+        retry = [row.id for row in rows if row.id not in cancelled and row.id not in exhausted]
+        base = {"claimed_by": None, "heartbeat_at": None, **_bump()}
+        if retry:
+            await self.session.execute(
+                update(Job)
+                .where(Job.id.in_(retry))
+                .values(status=JobStatus.QUEUED.value, run_after=func.now(), dispatched_at=None, **base)
+            )
+        if exhausted:
+            await self.session.execute(
+                update(Job)
+                .where(Job.id.in_(exhausted))
+                .values(
+                    status=JobStatus.FAILED.value,
+                    finished_at=func.now(),
+                    error_code="worker_lost",
+                    error_message="The worker running this job stopped answering, and no attempts remain.",
+                    **base,
+                )
+            )
+        if cancelled:
+            await self.session.execute(
+                update(Job)
+                .where(Job.id.in_(cancelled))
+                .values(status=JobStatus.CANCELLED.value, finished_at=func.now(), **base)
+            )
+        return retry, exhausted + cancelled
+
+    async def list_page(
+        self,
+        organization_id: uuid.UUID,
+        *,
+        statuses: Sequence[str],
+        kinds: Sequence[str],
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None,
+    ) -> Sequence[Job]:
+        """Newest first, keyed by (created_at, id)."""
+        statement = self.select().where(Job.organization_id == organization_id)
+        if statuses:
+            statement = statement.where(Job.status.in_(statuses))
+        if kinds:
+            statement = statement.where(Job.kind.in_(kinds))
+        if after is not None:
+            statement = statement.where(tuple_(Job.created_at, Job.id) < tuple_(*after))
+        return await self.all(statement.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit))
+
+    async def counts_by_kind_and_status(self, organization_id: uuid.UUID | None) -> list[tuple[str, str, int]]:
+        statement = select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
+        if organization_id is not None:
+            statement = statement.where(Job.organization_id == organization_id)
+        return [(row[0], row[1], int(row[2])) for row in await self.session.execute(statement)]
+
+    async def oldest_queued_created_at(self, organization_id: uuid.UUID | None) -> datetime | None:
+        statement = select(func.min(Job.created_at)).where(Job.status == JobStatus.QUEUED.value)
+        if organization_id is not None:
+            statement = statement.where(Job.organization_id == organization_id)
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def delete_finished_before(self, cutoff: datetime) -> int:
+        statement = delete(Job).where(Job.finished_at < cutoff).returning(Job.id)
+        return len((await self.session.execute(statement)).all())
+
+
+@dataclass(frozen=True, slots=True)
+class JobSnapshot:
+    """A job as the frontend sees it, read with one primary-key lookup (the polling hot path)."""
+
+    id: uuid.UUID
+    organization_id: uuid.UUID | None
+    kind: str
+    status: str
+    progress_percent: int
+    progress_message: str | None
+    result: dict[str, Any] | None
+    error_code: str | None
+    error_message: str | None
+    attempts: int
+    run_after: datetime
+    version: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+_SNAPSHOT_COLUMNS = [getattr(Job, name) for name in JobSnapshot.__slots__]
+
+
+async def read_snapshot(session: AsyncSession, organization_id: uuid.UUID, job_id: uuid.UUID) -> JobSnapshot | None:
+    statement = select(*_SNAPSHOT_COLUMNS).where(Job.id == job_id, Job.organization_id == organization_id)
+    row = (await session.execute(statement)).one_or_none()
+    return None if row is None else JobSnapshot(*row)
+
+
+def snapshot_of(job: Job) -> JobSnapshot:
+    return JobSnapshot(*(getattr(job, name) for name in JobSnapshot.__slots__))

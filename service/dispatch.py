@@ -1,0 +1,62 @@
+"""Enqueue after commit: jobs written in a unit of work are sent to the broker once it committed.
+
+A failed send never fails the caller: the job row stays undispatched and the sweeper sends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.database import unit_of_work
+from core.logging import get_logger
+from core.resources import Resources
+from repository.job_queue import JobQueue
+from repository.jobs import DispatchItem, JobRepository
+
+logger = get_logger(__name__)
+
+_OUTBOX = "estate-bff.outbox"
+
+
+def enqueue_after_commit(session: AsyncSession, item: DispatchItem) -> None:
+    """Remember a job to send once this session's transaction has committed."""
+    session.info.setdefault(_OUTBOX, []).append(item)
+
+
+def _pending(session: AsyncSession) -> list[DispatchItem]:
+    items: list[DispatchItem] = session.info.pop(_OUTBOX, [])
+    return items
+
+
+async def send_jobs(resources: Resources, items: list[DispatchItem]) -> list[DispatchItem]:
+    """Send each job; mark the sent ones dispatched. Answers what was sent."""
+    queue = JobQueue(resources.broker)
+    sent: list[DispatchItem] = []
+    for item in items:
+        try:
+            await queue.send(item)
+        except (RedisError, OSError, TimeoutError) as exc:
+            logger.warning("job_send_failed", job_id=str(item.job_id), kind=item.kind, error=repr(exc))
+            continue
+        sent.append(item)
+    if sent:
+        async with unit_of_work(resources.session_factory) as session:
+            await JobRepository(session).mark_dispatched([item.job_id for item in sent])
+    return sent
+
+
+@asynccontextmanager
+async def transaction(resources: Resources) -> AsyncIterator[AsyncSession]:
+    """A unit of work whose new jobs are sent to the workers after it committed."""
+    async with unit_of_work(resources.session_factory) as session:
+        yield session
+    items = _pending(session)
+    if items:
+        try:
+            await send_jobs(resources, items)
+        except Exception as exc:  # the commit stands; the sweeper sends whatever was missed
+            logger.warning("job_dispatch_failed", error=repr(exc), jobs=[str(item.job_id) for item in items])

@@ -1,0 +1,91 @@
+"""Polling a job: the frontend's hot path. One primary-key read per answer, a short session per
+read (a 30-second long-poll holds no database connection while it waits), and an ETag that
+changes exactly when the job does."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from core.resources import Resources
+from domain.jobs import FINISHED_STATUSES, JobNotFoundError, JobStatus
+from domain.users import Principal
+from repository.jobs import JobSnapshot, read_snapshot
+
+MAX_WAIT_SECONDS = 30
+
+
+def etag_of(job: JobSnapshot) -> str:
+    return f'"{job.id.hex}.{job.version}"'
+
+
+def is_finished(job: JobSnapshot) -> bool:
+    return JobStatus(job.status) in FINISHED_STATUSES
+
+
+def retry_after_seconds(job: JobSnapshot, now: datetime | None = None) -> int | None:
+    """When to poll again (1-10 s), or None once the job has finished."""
+    if is_finished(job):
+        return None
+    if job.status == JobStatus.RUNNING.value:
+        return 1
+    wait = (job.run_after - (now or datetime.now(UTC))).total_seconds()
+    return max(1, min(10, math.ceil(wait)))
+
+
+@dataclass(frozen=True, slots=True)
+class PollAnswer:
+    job: JobSnapshot
+    etag: str
+    not_modified: bool
+
+
+class JobPoller:
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+
+    async def read(self, principal: Principal, job_id: uuid.UUID) -> JobSnapshot:
+        async with self._resources.session_factory() as session:
+            job = await read_snapshot(session, principal.organization_id, job_id)
+        if job is None:
+            raise JobNotFoundError
+        return job
+
+    async def poll(
+        self, principal: Principal, job_id: uuid.UUID, *, if_none_match: str | None, wait_seconds: float
+    ) -> PollAnswer:
+        """Answer at once, or with `wait_seconds` > 0 as soon as the job's ETag differs from
+        `if_none_match` (or from its state on arrival); a finished job answers at once."""
+        if wait_seconds <= 0:
+            job = await self.read(principal, job_id)
+            return self._answer(job, if_none_match)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(wait_seconds, MAX_WAIT_SECONDS)
+        async with self._resources.job_changes.watch(job_id) as changed:
+            job = await self.read(principal, job_id)
+            reference = if_none_match or etag_of(job)
+            while not is_finished(job) and etag_of(job) == reference:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    async with asyncio.timeout(remaining):
+                        await changed.wait()
+                except TimeoutError:
+                    break
+                changed.clear()
+                job = await self.read(principal, job_id)
+        return self._answer(job, if_none_match)
+
+    @staticmethod
+    def _answer(job: JobSnapshot, if_none_match: str | None) -> PollAnswer:
+        etag = etag_of(job)
+        return PollAnswer(job, etag, not_modified=if_none_match is not None and _matches(if_none_match, etag))
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in candidates or "*" in candidates

@@ -1,0 +1,215 @@
+"""The execution wrapper every task runs in.
+
+claim (one conditional UPDATE) → heartbeat while running → the body in a unit of work that also
+records success (so a job's effects and its `succeeded` commit together, once) → on failure:
+cancelled, failed for good, or back to queued with backoff. A delivery of a job that is not
+claimable (running elsewhere, finished, cancelled, not yet due) is acknowledged and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.database import unit_of_work
+from core.job_events import publish_job_changed
+from core.logging import bind_log_context, get_logger
+from core.metrics import JOB_DURATION, JOBS_FINISHED, JOBS_RETRIED
+from core.resources import Resources
+from domain.jobs import JobCancelled, JobError, JobStatus, PermanentJobError, RetryPolicy, TransientJobError
+from repository.jobs import JobRepository
+from repository.models import Job
+from service.dispatch import transaction
+
+logger = get_logger(__name__)
+
+
+class JobLost(Exception):
+    """This worker no longer owns the job (the sweeper gave it to another): stop, change nothing."""
+
+
+class RunOutcome(StrEnum):
+    SKIPPED = "skipped"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    RETRYING = "retrying"
+    LOST = "lost"
+
+
+@dataclass
+class JobContext:
+    """What a task body gets: its job, one session (committed once, with the job's success),
+    progress reporting, and cancellation checkpoints."""
+
+    job_id: uuid.UUID
+    kind: str
+    organization_id: uuid.UUID | None
+    payload: dict[str, Any]
+    attempt: int
+    session: AsyncSession
+    resources: Resources
+    _lease: _Lease
+
+    async def progress(self, percent: int, message: str | None = None) -> None:
+        """Report progress (throttled); also a cancellation checkpoint."""
+        await self._lease.progress(max(0, min(100, percent)), message)
+        await self.checkpoint()
+
+    async def checkpoint(self) -> None:
+        """Raise JobCancelled once cancellation was requested (JobLost if the job was taken away)."""
+        await self._lease.checkpoint()
+
+
+JobHandler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass
+class _Lease:
+    """This worker's hold on a running job: heartbeats, throttled progress, cancellation flag."""
+
+    job_id: uuid.UUID
+    worker_id: str
+    resources: Resources
+    cancel_requested: bool = False
+    lost: bool = False
+    _last_progress: float = 0.0
+    _last_check: float = field(default_factory=time.monotonic)
+
+    async def beat_forever(self) -> None:
+        interval = self.resources.settings.jobs.heartbeat_seconds
+        while not self.lost:
+            await asyncio.sleep(interval)
+            await self.beat()
+
+    async def beat(self) -> None:
+        async with unit_of_work(self.resources.session_factory) as session:
+            heartbeat = await JobRepository(session).heartbeat(self.job_id, self.worker_id)
+        self.lost = not heartbeat.still_owned
+        self.cancel_requested = heartbeat.cancel_requested
+        self._last_check = time.monotonic()
+
+    async def progress(self, percent: int, message: str | None) -> None:
+        now = time.monotonic()
+        if percent < 100 and now - self._last_progress < self.resources.settings.jobs.progress_min_interval_seconds:
+            return
+        self._last_progress = now
+        async with unit_of_work(self.resources.session_factory) as session:
+            self.lost = not await JobRepository(session).report_progress(self.job_id, self.worker_id, percent, message)
+        await publish_job_changed(self.resources.redis, self.job_id)
+
+    async def checkpoint(self) -> None:
+        # The heartbeat refreshes the flags; between beats, look at the row at most this often.
+        if time.monotonic() - self._last_check >= self.resources.settings.jobs.progress_min_interval_seconds:
+            await self.beat()
+        if self.lost:
+            raise JobLost
+        if self.cancel_requested:
+            raise JobCancelled
+
+
+class JobRunner:
+    """Runs one delivery of one job through its whole lifecycle."""
+
+    def __init__(self, resources: Resources, policy: RetryPolicy | None = None) -> None:
+        self._resources = resources
+        settings = resources.settings.jobs
+        self._policy = policy or RetryPolicy(settings.retry_base_seconds, settings.retry_cap_seconds)
+        self.worker_id = resources.identity
+
+    async def run(self, job_id: uuid.UUID, kind: str, handler: JobHandler) -> RunOutcome:
+        bind_log_context(job_id=str(job_id), job_kind=kind)
+        async with unit_of_work(self._resources.session_factory) as session:
+            job = await JobRepository(session).claim(job_id, self.worker_id)
+        if job is None:
+            logger.info("job_delivery_skipped")
+            return RunOutcome.SKIPPED
+        if job.request_id:
+            bind_log_context(request_id=job.request_id)
+        await publish_job_changed(self._resources.redis, job_id)
+        lease = _Lease(job_id, self.worker_id, self._resources)
+        heartbeat = asyncio.create_task(lease.beat_forever(), name=f"heartbeat-{job_id}")
+        started = time.monotonic()
+        try:
+            outcome = await self._execute(job, handler, lease)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        JOBS_FINISHED.labels(kind=kind, status=outcome.value).inc()
+        JOB_DURATION.labels(kind=kind, status=outcome.value).observe(time.monotonic() - started)
+        await publish_job_changed(self._resources.redis, job_id)
+        logger.info("job_run_ended", outcome=outcome.value, attempt=job.attempts)
+        return outcome
+
+    async def _execute(self, job: Job, handler: JobHandler, lease: _Lease) -> RunOutcome:
+        job_id, attempt = job.id, job.attempts
+        try:
+            async with transaction(self._resources) as session:
+                context = JobContext(
+                    job_id, job.kind, job.organization_id, job.payload, attempt, session, self._resources, lease
+                )
+                result = await handler(context)
+                finished = await JobRepository(session).finish(
+                    job_id,
+                    self.worker_id,
+                    JobStatus.SUCCEEDED,
+                    result=result or {},
+                    progress_percent=100,
+                    error_code=None,
+                    error_message=None,
+                )
+                if not finished:
+                    raise JobLost
+            return RunOutcome.SUCCEEDED
+        except JobLost:
+            logger.warning("job_lost_to_another_worker")
+            return RunOutcome.LOST
+        except JobCancelled:
+            await self._finish(job_id, JobStatus.CANCELLED)
+            return RunOutcome.CANCELLED
+        except PermanentJobError as exc:
+            await self._finish(job_id, JobStatus.FAILED, error_code=exc.code, error_message=exc.message)
+            return RunOutcome.FAILED
+        except Exception as exc:  # transient by default: a bug or an outage gets its bounded retries
+            code, message = _describe(exc)
+            logger.warning(
+                "job_attempt_failed", error_code=code, error=repr(exc), exc_info=not isinstance(exc, JobError)
+            )
+            if attempt >= job.max_attempts:
+                await self._finish(job_id, JobStatus.FAILED, error_code=code, error_message=message)
+                return RunOutcome.FAILED
+            delay = self._policy.delay(attempt)
+            async with unit_of_work(self._resources.session_factory) as session:
+                await JobRepository(session).requeue(
+                    job_id,
+                    self.worker_id,
+                    datetime.now(UTC) + timedelta(seconds=delay),
+                    error_code=code,
+                    error_message=message,
+                )
+            JOBS_RETRIED.labels(kind=job.kind).inc()
+            return RunOutcome.RETRYING
+
+    async def _finish(self, job_id: uuid.UUID, status: JobStatus, **values: Any) -> None:
+        async with unit_of_work(self._resources.session_factory) as session:
+            await JobRepository(session).finish(job_id, self.worker_id, status, **values)
+
+
+def _describe(exc: Exception) -> tuple[str, str]:
+    """A stable code and a message safe to show; unexpected errors say nothing of their internals."""
+    if isinstance(exc, JobError):
+        return exc.code, exc.message
+    return "internal_error", "The job failed unexpectedly; it is retried while attempts remain."
+
+
+__all__ = ["JobContext", "JobHandler", "JobRunner", "RunOutcome", "TransientJobError"]

@@ -1,0 +1,39 @@
+"""`maintenance.cleanup`: purge what has outlived its use, so tables and the stream stay bounded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from repository.idempotency_keys import IdempotencyKeyRepository
+from repository.job_queue import delete_dead_consumers
+from repository.jobs import JobRepository
+from repository.refresh_tokens import RefreshTokenRepository
+from repository.workers import live_workers
+from service.job_runner import JobContext
+
+# A consumer silent this long, and not registered as live, belonged to a worker that is gone.
+DEAD_CONSUMER_IDLE = timedelta(minutes=10)
+
+
+async def cleanup(context: JobContext) -> dict[str, Any]:
+    """Expired refresh tokens and idempotency keys, finished jobs past retention, dead consumers."""
+    now = datetime.now(UTC)
+    session, resources = context.session, context.resources
+    retention = timedelta(days=resources.settings.jobs.retention_days)
+    tokens = await RefreshTokenRepository(session).delete_expired(now)
+    await context.progress(25, "refresh tokens purged")
+    keys = await IdempotencyKeyRepository(session).delete_expired(now)
+    await context.progress(50, "idempotency keys purged")
+    jobs = await JobRepository(session).delete_finished_before(now - retention)
+    await context.progress(75, "finished jobs purged")
+    live = {worker_id for worker_id, _ in await live_workers(resources.redis)}
+    consumers = await delete_dead_consumers(
+        resources.redis, resources.settings.jobs, live, int(DEAD_CONSUMER_IDLE.total_seconds() * 1000)
+    )
+    return {
+        "refresh_tokens_deleted": tokens,
+        "idempotency_keys_deleted": keys,
+        "jobs_deleted": jobs,
+        "stream_consumers_deleted": consumers,
+    }

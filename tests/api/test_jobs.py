@@ -1,0 +1,398 @@
+"""The jobs API: starting a job, polling it cheaply, listing, cancelling, retrying, the queue view."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import uuid
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.job_events import publish_job_changed
+from core.resources import Resources
+from core.settings import JobSettings
+from domain.jobs import JobCreateRateLimitedError, JobStatus
+from domain.users import Principal, UserRole
+from repository.models import Job, Organization
+from service.jobs import JobService
+from tests.factories.jobs import create_job
+from tests.factories.users import SignedIn, create_organization, create_user, signed_in
+
+CLEANUP = "/api/v1/admin/maintenance/cleanup"
+
+
+@pytest.fixture
+async def organization(session: AsyncSession) -> Organization:
+    return await create_organization(session)
+
+
+@pytest.fixture
+async def admin(
+    client: AsyncClient, session: AsyncSession, resources: Resources, organization: Organization
+) -> SignedIn:
+    return await signed_in(client, session, resources, organization, role=UserRole.ADMIN)
+
+
+@pytest.fixture
+async def broker_user(
+    client: AsyncClient, session: AsyncSession, resources: Resources, organization: Organization
+) -> SignedIn:
+    return await signed_in(client, session, resources, organization, role=UserRole.BROKER)
+
+
+async def stream_entries(resources: Resources) -> list[dict[str, str]]:
+    entries = await resources.redis.xrange(resources.settings.jobs.stream)
+    return [fields for _, fields in entries]
+
+
+async def test_starting_a_job_answers_202_and_sends_only_its_id(
+    admin: SignedIn, client: AsyncClient, resources: Resources, session: AsyncSession
+) -> None:
+    before = len(await stream_entries(resources))
+
+    response = await client.post(CLEANUP, headers={**admin.headers, "X-Request-ID": "req-start-1"})
+
+    assert response.status_code == 202
+    job = response.json()
+    assert response.headers["location"] == f"/api/v1/jobs/{job['id']}"
+    assert job["kind"] == "maintenance.cleanup"
+    assert job["status"] == "queued"
+    assert job["progress"] == {"percent": 0, "message": None}
+    assert job["error"] is None
+    entries = await stream_entries(resources)
+    assert len(entries) == before + 1
+    message = entries[-1]["data"]
+    assert job["id"] in message
+    assert "req-start-1" in message
+    row = (await session.execute(select(Job).where(Job.id == uuid.UUID(job["id"])))).scalar_one()
+    assert row.dispatched_at is not None
+    assert row.request_id == "req-start-1"
+
+
+async def test_an_active_job_is_answered_instead_of_a_second(admin: SignedIn, client: AsyncClient) -> None:
+    first = await client.post(CLEANUP, headers=admin.headers)
+    second = await client.post(CLEANUP, headers=admin.headers)
+
+    assert second.status_code == 202
+    assert second.json()["id"] == first.json()["id"]
+
+
+async def test_idempotency_key_replays_the_first_job(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession
+) -> None:
+    headers = {**admin.headers, "Idempotency-Key": "cleanup-2026-11-22"}
+    first = await client.post(CLEANUP, headers=headers)
+    await client.post(f"/api/v1/jobs/{first.json()['id']}/cancel", headers=admin.headers)
+
+    replay = await client.post(CLEANUP, headers=headers)
+
+    assert replay.status_code == 202
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json()["id"] == first.json()["id"]
+    assert "idempotent-replayed" not in first.headers
+    count = await session.execute(select(func.count()).select_from(Job).where(Job.created_by == admin.user.id))
+    assert count.scalar_one() == 1
+
+
+async def test_idempotency_key_with_another_body_is_a_422(admin: SignedIn, client: AsyncClient) -> None:
+    headers = {**admin.headers, "Idempotency-Key": "key-1", "Content-Type": "application/json"}
+    await client.post(CLEANUP, headers=headers, content=b"{}")
+
+    response = await client.post(CLEANUP, headers=headers, content=b'{"other": true}')
+
+    assert response.status_code == 422
+    assert response.json()["internal_code"] == "idempotency_key_mismatch"
+
+
+async def test_invalid_idempotency_key_is_a_400(admin: SignedIn, client: AsyncClient) -> None:
+    response = await client.post(CLEANUP, headers={**admin.headers, "Idempotency-Key": "x" * 256})
+
+    assert response.status_code == 400
+    assert response.json()["internal_code"] == "idempotency_key_invalid"
+
+
+async def test_brokers_cannot_start_maintenance(broker_user: SignedIn, client: AsyncClient) -> None:
+    response = await client.post(CLEANUP, headers=broker_user.headers)
+
+    assert response.status_code == 403
+
+
+async def test_job_creation_is_rate_limited_per_user(
+    session: AsyncSession, resources: Resources, organization: Organization
+) -> None:
+    strict = resources.settings.model_copy(update={"jobs": JobSettings(create_rate_limit="2/minute")})
+    service = JobService(session, dataclasses.replace(resources, settings=strict))
+    user = await create_user(session, resources, organization, role=UserRole.ADMIN)
+    principal = Principal(user_id=user.id, organization_id=organization.id, role=UserRole.ADMIN)
+
+    await service.start(principal, "maintenance.cleanup", dedupe_key="x")
+    await service.start(principal, "maintenance.cleanup", dedupe_key="x")
+    with pytest.raises(JobCreateRateLimitedError) as refused:
+        await service.start(principal, "maintenance.cleanup", dedupe_key="x")
+
+    assert 1 <= refused.value.retry_after_seconds <= 60
+
+
+async def test_poll_sends_etag_and_answers_304_when_unchanged(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+) -> None:
+    job = await create_job(session, organization)
+    await session.commit()
+
+    first = await client.get(f"/api/v1/jobs/{job.id}", headers=admin.headers)
+    again = await client.get(
+        f"/api/v1/jobs/{job.id}", headers={**admin.headers, "If-None-Match": first.headers["etag"]}
+    )
+
+    assert first.status_code == 200
+    assert first.json()["status"] == "queued"
+    assert 1 <= int(first.headers["retry-after"]) <= 10
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == first.headers["etag"]
+    assert 1 <= int(again.headers["retry-after"]) <= 10
+
+
+async def test_poll_etag_changes_with_the_job_and_retry_after_stops_when_finished(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+) -> None:
+    job = await create_job(session, organization)
+    await session.commit()
+    first = await client.get(f"/api/v1/jobs/{job.id}", headers=admin.headers)
+
+    await client.post(f"/api/v1/jobs/{job.id}/cancel", headers=admin.headers)
+    after = await client.get(
+        f"/api/v1/jobs/{job.id}", headers={**admin.headers, "If-None-Match": first.headers["etag"]}
+    )
+
+    assert after.status_code == 200
+    assert after.headers["etag"] != first.headers["etag"]
+    assert after.json()["status"] == "cancelled"
+    assert "retry-after" not in after.headers
+
+
+async def test_succeeded_job_shows_result_and_full_progress(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+) -> None:
+    job = await create_job(
+        session,
+        organization,
+        status=JobStatus.SUCCEEDED,
+        progress_percent=100,
+        result={"document_id": "d1"},
+        attempts=1,
+    )
+    await session.commit()
+
+    body = (await client.get(f"/api/v1/jobs/{job.id}", headers=admin.headers)).json()
+
+    assert body["progress"]["percent"] == 100
+    assert body["result"] == {"document_id": "d1"}
+    assert body["error"] is None
+
+
+async def test_failed_job_shows_its_stable_code(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+) -> None:
+    job = await create_job(
+        session, organization, status=JobStatus.FAILED, error_code="vitec_unauthorized", error_message="Bad key"
+    )
+    await session.commit()
+
+    body = (await client.get(f"/api/v1/jobs/{job.id}", headers=admin.headers)).json()
+
+    assert body["error"] == {"internal_code": "vitec_unauthorized", "message": "Bad key"}
+
+
+async def test_long_poll_wakes_within_200_ms_of_a_change(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization, resources: Resources
+) -> None:
+    job = await create_job(session, organization)
+    await session.commit()
+    etag = (await client.get(f"/api/v1/jobs/{job.id}", headers=admin.headers)).headers["etag"]
+    await resources.job_changes.wait_until_subscribed()
+
+    async def change_soon() -> float:
+        await asyncio.sleep(0.3)
+        await session.execute(update(Job).where(Job.id == job.id).values(progress_percent=40, version=Job.version + 1))
+        await session.commit()
+        await publish_job_changed(resources.redis, job.id)
+        return time.monotonic()
+
+    changer = asyncio.create_task(change_soon())
+    response = await client.get(
+        f"/api/v1/jobs/{job.id}", params={"wait": 10}, headers={**admin.headers, "If-None-Match": etag}
+    )
+    answered = time.monotonic()
+    changed_at = await changer
+
+    assert response.status_code == 200
+    assert response.json()["progress"]["percent"] == 40
+    assert answered - changed_at < 0.2
+
+
+async def test_long_poll_answers_unchanged_after_its_wait(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+) -> None:
+    job = await create_job(session, organization)
+    await session.commit()
+    etag = (await client.get(f"/api/v1/jobs/{job.id}", headers=admin.headers)).headers["etag"]
+
+    started = time.monotonic()
+    response = await client.get(
+        f"/api/v1/jobs/{job.id}", params={"wait": 1}, headers={**admin.headers, "If-None-Match": etag}
+    )
+
+    assert response.status_code == 304
+    assert 0.9 <= time.monotonic() - started < 3
+
+
+async def test_long_poll_on_a_finished_job_answers_at_once(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+) -> None:
+    job = await create_job(session, organization, status=JobStatus.CANCELLED)
+    await session.commit()
+
+    started = time.monotonic()
+    response = await client.get(f"/api/v1/jobs/{job.id}", params={"wait": 20}, headers=admin.headers)
+
+    assert response.status_code == 200
+    assert time.monotonic() - started < 1
+
+
+async def test_wait_over_30_is_a_422(admin: SignedIn, client: AsyncClient) -> None:
+    response = await client.get(f"/api/v1/jobs/{uuid.uuid4()}", params={"wait": 31}, headers=admin.headers)
+
+    assert response.status_code == 422
+
+
+async def test_another_organizations_job_is_not_found(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession
+) -> None:
+    stranger = await create_job(session, await create_organization(session, "Other AS"))
+    await session.commit()
+
+    for response in (
+        await client.get(f"/api/v1/jobs/{stranger.id}", headers=admin.headers),
+        await client.post(f"/api/v1/jobs/{stranger.id}/cancel", headers=admin.headers),
+        await client.post(f"/api/v1/jobs/{stranger.id}/retry", headers=admin.headers),
+    ):
+        assert response.status_code == 404
+        assert response.json()["internal_code"] == "job_not_found"
+    listed = (await client.get("/api/v1/jobs", headers=admin.headers)).json()
+    assert str(stranger.id) not in {item["id"] for item in listed["items"]}
+
+
+async def test_cancel_a_queued_job_then_409(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+) -> None:
+    job = await create_job(session, organization)
+    await session.commit()
+
+    cancelled = await client.post(f"/api/v1/jobs/{job.id}/cancel", headers=admin.headers)
+    again = await client.post(f"/api/v1/jobs/{job.id}/cancel", headers=admin.headers)
+
+    assert cancelled.status_code == 202
+    assert cancelled.json()["status"] == "cancelled"
+    assert again.status_code == 409
+    assert again.json()["internal_code"] == "job_not_cancellable"
+
+
+async def test_cancel_a_running_job_requests_a_stop(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+) -> None:
+    job = await create_job(session, organization, status=JobStatus.RUNNING, claimed_by="w1")
+    await session.commit()
+
+    response = await client.post(f"/api/v1/jobs/{job.id}/cancel", headers=admin.headers)
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "running"
+    await session.refresh(job)
+    assert job.cancel_requested_at is not None
+
+
+async def test_retry_requeues_a_failed_job_for_admins_only(
+    admin: SignedIn,
+    broker_user: SignedIn,
+    client: AsyncClient,
+    session: AsyncSession,
+    organization: Organization,
+    resources: Resources,
+) -> None:
+    failed = await create_job(session, organization, status=JobStatus.FAILED, error_code="boom", attempts=5)
+    queued = await create_job(session, organization)
+    await session.commit()
+    before = len(await stream_entries(resources))
+
+    refused = await client.post(f"/api/v1/jobs/{failed.id}/retry", headers=broker_user.headers)
+    retried = await client.post(f"/api/v1/jobs/{failed.id}/retry", headers=admin.headers)
+    not_failed = await client.post(f"/api/v1/jobs/{queued.id}/retry", headers=admin.headers)
+
+    assert refused.status_code == 403
+    assert retried.status_code == 202
+    assert retried.json()["id"] == str(failed.id)
+    assert retried.json()["status"] == "queued"
+    assert retried.json()["error"] is None
+    assert len(await stream_entries(resources)) == before + 1
+    assert not_failed.status_code == 409
+    assert not_failed.json()["internal_code"] == "job_not_retryable"
+
+
+async def test_cursor_walk_lists_every_job_once_newest_first(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+) -> None:
+    created = [await create_job(session, organization) for _ in range(7)]
+    await create_job(session, organization, kind="reports.render", status=JobStatus.FAILED)
+    await session.commit()
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, object] = {"limit": 3, "kind": "maintenance.cleanup"} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get("/api/v1/jobs", params=params, headers=admin.headers)).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert sorted(seen) == sorted(str(job.id) for job in created)
+    assert len(seen) == len(set(seen))
+    failed = (await client.get("/api/v1/jobs", params={"status": "failed"}, headers=admin.headers)).json()
+    assert [item["kind"] for item in failed["items"]] == ["reports.render"]
+
+
+async def test_bad_filters_are_422(admin: SignedIn, client: AsyncClient) -> None:
+    assert (await client.get("/api/v1/jobs", params={"status": "exploded"}, headers=admin.headers)).status_code == 422
+    assert (await client.get("/api/v1/jobs", params={"limit": 101}, headers=admin.headers)).status_code == 422
+    assert (await client.get("/api/v1/jobs/not-a-uuid", headers=admin.headers)).status_code == 422
+
+
+async def test_queue_overview_for_admins(
+    admin: SignedIn, broker_user: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+) -> None:
+    await create_job(session, organization)
+    await create_job(session, organization, status=JobStatus.FAILED)
+    await create_job(session, organization, kind="reports.render", status=JobStatus.RUNNING)
+    await session.commit()
+
+    response = await client.get("/api/v1/admin/queue", headers=admin.headers)
+    refused = await client.get("/api/v1/admin/queue", headers=broker_user.headers)
+
+    assert refused.status_code == 403
+    body = response.json()
+    assert body["kinds"]["maintenance.cleanup"] == {
+        "queued": 1,
+        "running": 0,
+        "failed": 1,
+        "succeeded": 0,
+        "cancelled": 0,
+    }
+    assert body["kinds"]["reports.render"]["running"] == 1
+    assert body["oldest_queued_age_seconds"] >= 0
+    assert set(body["stream"]) == {"length", "pending", "lag"}
+    assert isinstance(body["workers"], list)

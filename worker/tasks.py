@@ -1,0 +1,52 @@
+"""Task definitions: thin. Each kind's task loads nothing itself; the runner claims the job and
+calls the kind's service handler. The task name is the job kind."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from taskiq import AsyncBroker, Context, TaskiqDepends
+
+from core.logging import get_logger
+from core.settings import get_settings
+from domain.jobs import JobKind
+from service.job_runner import JobHandler, JobRunner
+from service.maintenance import cleanup
+from service.scheduling import ScheduleScope
+from worker.broker import broker
+
+logger = get_logger(__name__)
+
+
+def register_job_task(
+    target: AsyncBroker,
+    kind: str,
+    handler: JobHandler,
+    *,
+    schedule: list[dict[str, Any]] | None = None,
+    scope: ScheduleScope = ScheduleScope.SYSTEM,
+) -> None:
+    """Register the task that runs jobs of `kind` with `handler` (and its schedules, if any)."""
+
+    async def run_job(job_id: str, context: Annotated[Context, TaskiqDepends()], request_id: str | None = None) -> None:
+        try:
+            parsed = uuid.UUID(job_id)
+        except ValueError:
+            logger.error("job_message_malformed", kind=kind, job_id=job_id)
+            return
+        runner: JobRunner = context.state.runner
+        await runner.run(parsed, kind, handler)
+
+    labels: dict[str, Any] = {"schedule_scope": scope.value}
+    if schedule:
+        labels["schedule"] = schedule
+    target.register_task(run_job, task_name=kind, **labels)
+
+
+register_job_task(
+    broker,
+    JobKind.MAINTENANCE_CLEANUP,
+    cleanup,
+    schedule=[{"cron": get_settings().jobs.cleanup_cron, "schedule_id": JobKind.MAINTENANCE_CLEANUP.value}],
+)
