@@ -58,9 +58,7 @@ migration: ensure-uv ## autogenerate a migration from the models: make migration
 seed: ensure-uv ## create the SEED_* organization and admin (idempotent)
 	$(UV) run python -m cli seed
 
-bench: ensure-uv ## run the benchmarks (python -m bench)
-	@if [ -d bench ]; then \
-		$(UV) run python -m bench; \
-	else \
-		echo "no benchmarks yet"; \
-	fi
+bench: ensure-uv ## run the benchmarks (python -m bench): ratios against baselines of the same run
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null
+	$(UV) sync --frozen
+	$(UV) run python -m bench

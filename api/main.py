@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources = Resources.build(settings)
         app.state.resources = resources
         await resources.start_producer()
+        await resources.start_read_pool()
         await resources.job_changes.start()
         logger.info("api_started", environment=settings.app.environment.value)
         try:

@@ -25,8 +25,6 @@ from core.settings import Settings
 
 logger = get_logger(__name__)
 
-# Pending messages are never auto-claimed in practice: a day is "never" for our leases.
-_IDLE_TIMEOUT_MS = 24 * 3600 * 1000
 _RECONNECT_DELAY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
@@ -78,7 +76,7 @@ def create_broker(settings: Settings, consumer_name: str | None = None) -> JobSt
         xread_block=1000,
         maxlen=jobs.stream_maxlen,
         approximate=True,
-        idle_timeout=_IDLE_TIMEOUT_MS,
+        idle_timeout=int(jobs.stream_idle_timeout_seconds * 1000),
         # One message at a time: a busy consumer must not hoard deliveries others could run.
         xread_count=1,
         unacknowledged_batch_size=10,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from core.settings import DatabaseSettings
@@ -46,3 +49,26 @@ async def unit_of_work(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
                 await session.rollback()
             raise
         await session.commit()
+
+
+async def create_read_pool(settings: DatabaseSettings) -> asyncpg.Pool:
+    """A raw asyncpg pool for the hottest read (job polling): prepared statements, no pre-ping,
+    and no reset query on release, since read-only use never changes session state."""
+    dsn = make_url(settings.url).set(drivername="postgresql").render_as_string(hide_password=False)
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=settings.pool_size,
+        max_inactive_connection_lifetime=300,
+        init=_decode_json,
+        reset=_keep_session_state,
+    )
+    return pool
+
+
+async def _decode_json(connection: asyncpg.Connection) -> None:
+    await connection.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def _keep_session_state(connection: asyncpg.Connection) -> None:
+    """Nothing to reset: the read pool runs single SELECTs outside transactions."""

@@ -10,8 +10,12 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool
+from redis.exceptions import RedisError
 
+from core.logging import get_logger
 from core.settings import RedisSettings
+
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +44,18 @@ class RateLimiter:
         return parse(limit)
 
     async def hit(self, limit: RateLimitItem, *identifiers: str) -> RateLimitDecision:
-        """Count one attempt against every identifier's window; refused when the window is full."""
-        if await self._limiter.hit(limit, *identifiers):
+        """Count one attempt against every identifier's window; refused when the window is full.
+
+        Fails open: while Redis is unreachable nothing is limited (and a warning is logged), so an
+        outage of the limiter's store never takes sign-in or job creation down with it.
+        """
+        try:
+            if await self._limiter.hit(limit, *identifiers):
+                return RateLimitDecision(allowed=True, retry_after_seconds=0)
+            stats = await self._limiter.get_window_stats(limit, *identifiers)
+        except (RedisError, OSError) as exc:
+            logger.warning("rate_limit_store_unreachable", error=repr(exc))
             return RateLimitDecision(allowed=True, retry_after_seconds=0)
-        stats = await self._limiter.get_window_stats(limit, *identifiers)
         return RateLimitDecision(allowed=False, retry_after_seconds=max(1, math.ceil(stats.reset_time - time.time())))
 
     async def close(self) -> None:

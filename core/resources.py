@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.broker import JobStreamBroker, create_broker, worker_identity
-from core.database import SessionFactory, create_engine, create_session_factory
+from core.database import SessionFactory, create_engine, create_read_pool, create_session_factory
 from core.job_events import JobChangeListener
 from core.rate_limit import RateLimiter
 from core.redis import create_redis
@@ -32,6 +33,8 @@ class Resources:
     broker: JobStreamBroker
     identity: str
     job_changes: JobChangeListener
+    # The raw pool for job polling; only the API opens it (start_read_pool).
+    read_pool: asyncpg.Pool | None = None
     _broker_started: bool = field(default=False)
 
     @classmethod
@@ -58,8 +61,13 @@ class Resources:
         await self.broker.startup()
         self._broker_started = True
 
+    async def start_read_pool(self) -> None:
+        self.read_pool = await create_read_pool(self.settings.database)
+
     async def close(self) -> None:
         await self.job_changes.stop()
+        if self.read_pool is not None:
+            await self.read_pool.close()
         if self._broker_started:
             await self.broker.shutdown()
         await self.rate_limiter.close()

@@ -136,6 +136,9 @@ class JobSettings(_Group):
     stream: str = "estate-bff:jobs"
     consumer_group: str = "estate-bff:workers"
     stream_maxlen: int = Field(default=100_000, gt=0)
+    # After this long unacknowledged, a delivery may be auto-claimed by another worker. Redelivery
+    # is harmless (the claim skips it); the sweeper, not this, recovers the jobs of dead workers.
+    stream_idle_timeout_seconds: float = Field(default=86_400.0, gt=0)
     # How often a running job proves it is alive, and when silence means its worker died.
     heartbeat_seconds: float = Field(default=2.0, gt=0)
     stale_after_seconds: float = Field(default=20.0, gt=0)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -329,6 +330,17 @@ _SNAPSHOT_COLUMNS = [getattr(Job, name) for name in JobSnapshot.__slots__]
 async def read_snapshot(session: AsyncSession, organization_id: uuid.UUID, job_id: uuid.UUID) -> JobSnapshot | None:
     statement = select(*_SNAPSHOT_COLUMNS).where(Job.id == job_id, Job.organization_id == organization_id)
     row = (await session.execute(statement)).one_or_none()
+    return None if row is None else JobSnapshot(*row)
+
+
+_SNAPSHOT_SQL = f"SELECT {', '.join(JobSnapshot.__slots__)} FROM jobs WHERE id = $1 AND organization_id = $2"
+
+
+async def read_snapshot_from_pool(
+    pool: asyncpg.Pool, organization_id: uuid.UUID, job_id: uuid.UUID
+) -> JobSnapshot | None:
+    """The same read as `read_snapshot`, on the raw read pool: one prepared statement, no ORM."""
+    row = await pool.fetchrow(_SNAPSHOT_SQL, job_id, organization_id)
     return None if row is None else JobSnapshot(*row)
 
 

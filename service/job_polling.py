@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from core.resources import Resources
 from domain.jobs import FINISHED_STATUSES, JobNotFoundError, JobStatus
 from domain.users import Principal
-from repository.jobs import JobSnapshot, read_snapshot
+from repository.jobs import JobSnapshot, read_snapshot, read_snapshot_from_pool
 
 MAX_WAIT_SECONDS = 30
 
@@ -48,8 +48,12 @@ class JobPoller:
         self._resources = resources
 
     async def read(self, principal: Principal, job_id: uuid.UUID) -> JobSnapshot:
-        async with self._resources.session_factory() as session:
-            job = await read_snapshot(session, principal.organization_id, job_id)
+        pool = self._resources.read_pool
+        if pool is not None:
+            job = await read_snapshot_from_pool(pool, principal.organization_id, job_id)
+        else:  # processes without the read pool (and tests inside one rolled-back transaction)
+            async with self._resources.session_factory() as session:
+                job = await read_snapshot(session, principal.organization_id, job_id)
         if job is None:
             raise JobNotFoundError
         return job

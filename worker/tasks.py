@@ -4,7 +4,7 @@ calls the kind's service handler. The task name is the job kind."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from taskiq import AsyncBroker, Context, TaskiqDepends
 
@@ -29,7 +29,11 @@ def register_job_task(
 ) -> None:
     """Register the task that runs jobs of `kind` with `handler` (and its schedules, if any)."""
 
-    async def run_job(job_id: str, context: Annotated[Context, TaskiqDepends()], request_id: str | None = None) -> None:
+    async def run_job(
+        job_id: str,
+        request_id: str | None = None,
+        context: Context = TaskiqDepends(),  # noqa: B008 - taskiq's way of declaring a dependency
+    ) -> None:
         try:
             parsed = uuid.UUID(job_id)
         except ValueError:

@@ -1,0 +1,351 @@
+"""`make bench`: speed targets as ratios against baselines measured in the same run.
+
+1. Job polling: the authenticated job GET (200, and 304 with If-None-Match) against a bare FastAPI
+   hello route, both served by uvicorn (uvloop, httptools, one process), loaded by wrk with 64
+   connections. Targets: poll >= 0.5x hello's requests/s, p99 <= 3x p50, the 304 path faster still.
+2. Jobs/s through the whole job wrapper (claim, trivial body, finish, ack) against plain taskiq
+   no-op tasks on the same broker and worker. Target >= 0.5x.
+3. Enqueue-to-claim latency on an idle queue: p50 and p99 (target p99 < 100 ms).
+
+Everything runs on this machine against its PostgreSQL and Redis, in a database and Redis index of
+the benchmark's own. Results: printed, and written to bench/out/latest.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import func, insert, select
+
+from core.resources import Resources
+from core.security import TokenType
+from core.settings import (
+    AppSettings,
+    AuthSettings,
+    DatabaseSettings,
+    Environment,
+    JobSettings,
+    RedisSettings,
+    Settings,
+)
+from domain.users import UserRole
+from repository.admin import create_database_if_missing, drop_database
+from repository.job_queue import JobQueue, stream_stats
+from repository.jobs import DispatchItem
+from repository.models import Job, Organization, User
+from service.dispatch import transaction
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/estate_bff_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = 64
+JWT_SECRET = "bench-jwt-secret-" + "b" * 32
+ENV = {
+    "ENVIRONMENT": "test",
+    "DATABASE_URL": DATABASE_URL,
+    "REDIS_URL": REDIS_URL,
+    "JWT_SECRET": JWT_SECRET,
+    "LOG_LEVEL": "WARNING",
+    "JOB_STREAM": "estate-bff:bench:jobs",
+    "JOB_CONSUMER_GROUP": "estate-bff:bench:workers",
+    "JOB_WORKER_METRICS_PORT": "0",
+    "JOB_WORKER_NAME": "bench-worker",
+}
+
+
+def bench_settings() -> Settings:
+    return Settings(
+        app=AppSettings(environment=Environment.TEST, log_level="WARNING"),
+        database=DatabaseSettings(url=DATABASE_URL),
+        redis=RedisSettings(url=REDIS_URL),
+        auth=AuthSettings(jwt_secret=JWT_SECRET, password_hash_memory_kib=1024),  # type: ignore[arg-type]
+        jobs=JobSettings(stream=ENV["JOB_STREAM"], consumer_group=ENV["JOB_CONSUMER_GROUP"], worker_metrics_port=0),
+    )
+
+
+def child_env() -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("JOB_", "DATABASE_", "REDIS_"))}
+    return {**inherited, **ENV}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_port(port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def serve(app: str, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
+         "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_port(port)
+    return process
+
+
+@dataclass
+class Load:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def wrk(url: str, seconds: int, headers: dict[str, str]) -> Load:
+    env = {**os.environ, "BENCH_AUTH": headers.get("Authorization", ""),
+           "BENCH_IF_NONE_MATCH": headers.get("If-None-Match", "")}  # fmt: skip
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", str(ROOT / "bench" / "headers.lua"), url],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    line = next(line for line in out.splitlines() if line.startswith("BENCH "))
+    requests, duration_us, p50, p99, _mean, status_errors, timeouts = line.split()[1:]
+    return Load(
+        requests_per_second=int(requests) / (int(duration_us) / 1e6),
+        p50_ms=float(p50) / 1000,
+        p99_ms=float(p99) / 1000,
+        errors=int(status_errors) + int(timeouts),
+    )
+
+
+async def prepare(resources: Resources) -> tuple[str, uuid.UUID]:
+    """An organization, an admin and a queued job; a token for the admin."""
+    async with transaction(resources) as session:
+        organization = Organization(name="Bench AS", vitec_installation_id="BENCH" + uuid.uuid4().hex[:8].upper())
+        session.add(organization)
+        await session.flush()
+        user = User(organization_id=organization.id, email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
+                    full_name="Bench", password_hash="x", role=UserRole.ADMIN.value)  # fmt: skip
+        job = Job(organization_id=organization.id, kind="maintenance.cleanup")
+        session.add_all([user, job])
+        await session.flush()
+    token, _ = resources.token_codec.encode(
+        subject=user.id, organization_id=organization.id, role=user.role, token_type=TokenType.ACCESS,
+        ttl=timedelta(hours=1),
+    )  # fmt: skip
+    return token, job.id
+
+
+def poll_benchmark(token: str, job_id: uuid.UUID) -> dict[str, Any]:
+    hello_port, api_port = free_port(), free_port()
+    hello, api = serve("bench.hello:app", hello_port), serve("api.main:app", api_port)
+    try:
+        hello_url = f"http://127.0.0.1:{hello_port}/hello"
+        job_url = f"http://127.0.0.1:{api_port}/api/v1/jobs/{job_id}"
+        auth = {"Authorization": f"Bearer {token}"}
+        probe = subprocess.run(["curl", "-s", "-i", job_url, "-H", f"Authorization: Bearer {token}"],
+                               capture_output=True, text=True, check=True).stdout  # fmt: skip
+        assert probe.startswith("HTTP/1.1 200"), probe[:200]
+        etag = next(line.split(": ", 1)[1].strip() for line in probe.splitlines() if line.lower().startswith("etag"))
+        for url, headers in ((hello_url, {}), (job_url, auth)):  # warm both up
+            wrk(url, 2, headers)
+        runs = {
+            "hello": wrk(hello_url, SECONDS, {}),
+            "poll_200": wrk(job_url, SECONDS, auth),
+            "poll_304": wrk(job_url, SECONDS, {**auth, "If-None-Match": etag}),
+            "hello_again": wrk(hello_url, SECONDS, {}),
+        }
+    finally:
+        for process in (hello, api):
+            process.terminate()
+            process.wait(10)
+    baseline = statistics.mean([runs["hello"].requests_per_second, runs["hello_again"].requests_per_second])
+    return {
+        "runs": {name: asdict(load) for name, load in runs.items()},
+        "poll_200_vs_hello": runs["poll_200"].requests_per_second / baseline,
+        "poll_304_vs_hello": runs["poll_304"].requests_per_second / baseline,
+        "poll_200_p99_over_p50": runs["poll_200"].p99_ms / runs["poll_200"].p50_ms,
+        "poll_304_p99_over_p50": runs["poll_304"].p99_ms / runs["poll_304"].p50_ms,
+    }
+
+
+def start_worker() -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "taskiq", "worker", "worker.broker:broker", "worker.tasks", "bench.tasks",
+         "--workers", "1", "--no-configure-logging", "--log-level", "WARNING"],
+        cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def drained(resources: Resources) -> bool:
+    stats = await stream_stats(resources.redis, resources.settings.jobs)
+    return stats.pending == 0 and (stats.lag or 0) == 0
+
+
+async def wait_until(check: Any, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not await check():
+        if time.monotonic() > deadline:
+            raise RuntimeError("benchmark step did not finish in time")
+        await asyncio.sleep(0.01)
+
+
+async def throughput_benchmark(resources: Resources, organization_id: uuid.UUID, count: int) -> dict[str, Any]:
+    from taskiq.kicker import AsyncKicker
+
+    worker = start_worker()
+    try:
+        await wait_until(lambda: _worker_alive(resources), 30)
+        # Baseline: plain taskiq no-op tasks on the same broker and worker.
+        started = time.monotonic()
+        kicker: AsyncKicker[[int], None] = AsyncKicker("bench.plain", resources.broker, labels={})
+        for seq in range(count):
+            await kicker.kiq(seq)
+        await wait_until(lambda: drained(resources), 300)
+        plain_rate = count / (time.monotonic() - started)
+        # The same number of jobs through the whole wrapper.
+        ids = [uuid.uuid4() for _ in range(count)]
+        async with transaction(resources) as session:
+            await session.execute(
+                insert(Job),
+                [{"id": job_id, "organization_id": organization_id, "kind": "bench.noop"} for job_id in ids],
+            )
+        queue = JobQueue(resources.broker)
+        started = time.monotonic()
+        for job_id in ids:
+            await queue.send(DispatchItem(job_id, "bench.noop", None))
+
+        async def all_succeeded() -> bool:
+            async with resources.session_factory() as session:
+                done = await session.scalar(
+                    select(func.count()).select_from(Job).where(Job.id.in_(ids), Job.status == "succeeded")
+                )
+            return done == count
+
+        await wait_until(all_succeeded, 600)
+        job_rate = count / (time.monotonic() - started)
+        latencies = await claim_latency(resources, organization_id, samples=200)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    return {
+        "plain_taskiq_tasks_per_second": plain_rate,
+        "wrapped_jobs_per_second": job_rate,
+        "jobs_vs_plain": job_rate / plain_rate,
+        "enqueue_to_claim_ms": latencies,
+    }
+
+
+async def _worker_alive(resources: Resources) -> bool:
+    return bool(await resources.redis.exists("estate-bff:workers:bench-worker"))
+
+
+async def claim_latency(resources: Resources, organization_id: uuid.UUID, samples: int) -> dict[str, float]:
+    """Idle queue: one job at a time, from the send to its `started_at` (the claim)."""
+    queue = JobQueue(resources.broker)
+    latencies: list[float] = []
+    for _ in range(samples):
+        job_id = uuid.uuid4()
+        async with transaction(resources) as session:
+            await session.execute(insert(Job).values(id=job_id, organization_id=organization_id, kind="bench.noop"))
+        sent = datetime.now(UTC)
+        await queue.send(DispatchItem(job_id, "bench.noop", None))
+
+        async def claimed(job_id: uuid.UUID = job_id) -> bool:
+            async with resources.session_factory() as session:
+                return await session.scalar(select(Job.started_at).where(Job.id == job_id)) is not None
+
+        await wait_until(claimed, 10)
+        async with resources.session_factory() as session:
+            started_at = await session.scalar(select(Job.started_at).where(Job.id == job_id))
+        assert started_at is not None
+        latencies.append((started_at - sent).total_seconds() * 1000)
+        await asyncio.sleep(0.02)  # let the queue go idle again
+    latencies.sort()
+    return {
+        "p50": statistics.median(latencies),
+        "p99": latencies[int(len(latencies) * 0.99) - 1],
+        "max": latencies[-1],
+    }
+
+
+async def main() -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: `make bench` installs it (apt-get install wrk)")
+    await drop_database(DATABASE_URL)
+    await create_database_if_missing(DATABASE_URL)
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", DATABASE_URL)
+    config.attributes["configure_logger"] = False
+    await asyncio.to_thread(command.upgrade, config, "head")
+    resources = Resources.build(bench_settings())
+    await resources.start_producer()
+    await resources.redis.delete(ENV["JOB_STREAM"])
+    await resources.broker.startup()
+    try:
+        token, job_id = await prepare(resources)
+        poll = await asyncio.to_thread(poll_benchmark, token, job_id)
+        async with resources.session_factory() as session:
+            organization_id = await session.scalar(select(Job.organization_id).where(Job.id == job_id))
+        assert organization_id is not None
+        jobs = await throughput_benchmark(resources, organization_id, count=int(os.environ.get("BENCH_JOBS", "2000")))
+    finally:
+        await resources.redis.delete(ENV["JOB_STREAM"])
+        await resources.close()
+        await drop_database(DATABASE_URL)
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "poll": poll,
+        "jobs": jobs,
+    }
+
+
+def report(results: dict[str, Any]) -> str:
+    poll, jobs = results["poll"], results["jobs"]
+    runs = poll["runs"]
+    latency = jobs["enqueue_to_claim_ms"]
+    lines = [
+        f"{results['date']} on {results['machine']}",
+        f"hello             {runs['hello']['requests_per_second']:9.0f} req/s  p50 {runs['hello']['p50_ms']:6.2f} ms  "
+        f"p99 {runs['hello']['p99_ms']:6.2f} ms",
+        *(
+            f"{name:17} {runs[name]['requests_per_second']:9.0f} req/s  p50 {runs[name]['p50_ms']:6.2f} ms  "
+            f"p99 {runs[name]['p99_ms']:6.2f} ms  errors {runs[name]['errors']}"
+            for name in ("poll_200", "poll_304", "hello_again")
+        ),
+        f"poll 200 / hello: {poll['poll_200_vs_hello']:.2f}x (target >= 0.5), "
+        f"p99/p50 {poll['poll_200_p99_over_p50']:.2f} (target <= 3)",
+        f"poll 304 / hello: {poll['poll_304_vs_hello']:.2f}x, p99/p50 {poll['poll_304_p99_over_p50']:.2f}",
+        f"plain taskiq no-op: {jobs['plain_taskiq_tasks_per_second']:.0f} tasks/s; through the job wrapper: "
+        f"{jobs['wrapped_jobs_per_second']:.0f} jobs/s = {jobs['jobs_vs_plain']:.2f}x (target >= 0.5)",
+        f"enqueue-to-claim on an idle queue: p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms, "
+        f"max {latency['max']:.1f} ms (target p99 < 100 ms)",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    outcome = asyncio.run(main())
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "latest.json").write_text(json.dumps(outcome, indent=2))
+    print(report(outcome))  # noqa: T201

@@ -1,0 +1,72 @@
+"""Test-only job kinds, loaded by the worker and scheduler subprocesses of the test suite as an
+extra module (`taskiq worker worker.broker:broker worker.tasks tests.worker.support`).
+
+`test.effect` records each start and end in Redis and applies its effect (an upsert counting runs)
+inside the job's unit of work, so tests can see how often a job started, whether two runs ever
+overlapped, and that its effect was applied exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlalchemy import text
+
+from domain.jobs import PermanentJobError, TransientJobError
+from service.job_runner import JobContext
+from service.scheduling import ScheduleScope
+from worker.broker import broker
+from worker.tasks import register_job_task
+
+EFFECT_KIND = "test.effect"
+TICK_KIND = "test.tick"
+EFFECTS_TABLE = "test_support.effects"
+
+
+def starts_key(job_id: object) -> str:
+    return f"test:starts:{job_id}"
+
+
+def ends_key(job_id: object) -> str:
+    return f"test:ends:{job_id}"
+
+
+async def effect(context: JobContext) -> dict[str, Any]:
+    payload = context.payload
+    redis = context.resources.redis
+    await redis.rpush(starts_key(context.job_id), f"{context.resources.identity}|{context.attempt}|{time.time()}")
+    await redis.expire(starts_key(context.job_id), 3600)
+    steps = int(payload.get("steps", 0))
+    for step in range(steps):
+        await asyncio.sleep(float(payload.get("step_seconds", 0.1)))
+        await context.progress((step + 1) * 100 // steps, f"step {step + 1} of {steps}")
+    if context.attempt <= int(payload.get("fail_attempts", 0)):
+        raise TransientJobError("flaky on purpose", code="test_flaky")
+    if payload.get("permanent"):
+        raise PermanentJobError("refused on purpose", code="test_permanent")
+    await context.session.execute(
+        text(
+            f"INSERT INTO {EFFECTS_TABLE} (job_id, runs) VALUES (:job_id, 1) "
+            f"ON CONFLICT (job_id) DO UPDATE SET runs = {EFFECTS_TABLE}.runs + 1"
+        ),
+        {"job_id": context.job_id},
+    )
+    await redis.rpush(ends_key(context.job_id), f"{context.resources.identity}|{time.time()}")
+    await redis.expire(ends_key(context.job_id), 3600)
+    return {"steps": steps, "attempt": context.attempt}
+
+
+async def tick(context: JobContext) -> dict[str, Any]:
+    return {"tick": context.payload.get("tick")}
+
+
+register_job_task(broker, EFFECT_KIND, effect)
+register_job_task(
+    broker,
+    TICK_KIND,
+    tick,
+    schedule=[{"interval": 2, "schedule_id": TICK_KIND}],
+    scope=ScheduleScope.SYSTEM,
+)
