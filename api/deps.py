@@ -19,7 +19,21 @@ from service.job_polling import JobPoller
 from service.jobs import JobService
 from service.users import UserService
 
-_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+async def authenticate(request: Request) -> Principal:
+    """The caller, from the bearer access token in the Authorization header."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise AuthenticationError("Send a bearer access token in the Authorization header.")
+    resources: Resources = request.app.state.resources
+    return principal_from_access_token(resources.token_codec, token)
+
+
+class BearerPrincipal(OAuth2PasswordBearer):
+    """`authenticate` as a dependency, and an OAuth2 scheme in OpenAPI, so /docs can sign in."""
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        return await authenticate(request)
 
 
 async def get_resources(request: Request) -> Resources:
@@ -40,13 +54,7 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_principal(resources: ResourcesDep, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
-    if not token:
-        raise AuthenticationError("Send a bearer access token in the Authorization header.")
-    return principal_from_access_token(resources.token_codec, token)
-
-
-CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(BearerPrincipal(tokenUrl="/api/v1/auth/token"))]
 
 
 async def get_cursor_codec(request: Request) -> CursorCodec:
@@ -75,9 +83,8 @@ async def get_job_service(session: SessionDep, resources: ResourcesDep) -> JobSe
     return JobService(session, resources)
 
 
-async def get_job_poller(resources: ResourcesDep) -> JobPoller:
-    return JobPoller(resources)
+def job_poller(request: Request) -> JobPoller:
+    return JobPoller(request.app.state.resources, request.app.state.job_cache)
 
 
 JobServiceDep = Annotated[JobService, Depends(get_job_service)]
-JobPollerDep = Annotated[JobPoller, Depends(get_job_poller)]

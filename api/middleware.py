@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.exceptions import internal_error_response, problem_response
@@ -13,19 +13,29 @@ from core.logging import bind_log_context, clear_log_context, get_logger
 
 logger = get_logger("api.access")
 
-_SECURITY_HEADERS = {
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
-}
-_HSTS = "max-age=63072000; includeSubDomains"
+_SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+_HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+def _request_header(scope: Scope, name: bytes) -> bytes | None:
+    """One request header from the raw ASGI list (names are lower-case there)."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
 
 
 class RequestContextMiddleware:
     """Request id in and out, security headers, an access log line, and the last-resort 500.
 
     The catch-all lives here rather than in Starlette's outermost error middleware so that even a
-    500 carries the request id and the security headers.
+    500 carries the request id and the security headers. Headers are read and written as raw ASGI
+    lists: this runs on every request, job polls included.
     """
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
@@ -36,11 +46,13 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        request_id = choose_request_id(headers.get("x-request-id"))
+        offered = _request_header(scope, b"x-request-id")
+        request_id = choose_request_id(offered.decode("latin-1") if offered is not None else None)
         set_request_id(request_id)
         clear_log_context()
         bind_log_context(request_id=request_id)
+        # Anything answered to an authenticated request is private to that caller.
+        private = _request_header(scope, b"authorization") is not None
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -50,15 +62,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                out = MutableHeaders(scope=message)
-                out["x-request-id"] = request_id
-                for name, value in _SECURITY_HEADERS.items():
-                    out.setdefault(name, value)
-                # Anything answered to an authenticated request is private to that caller.
-                if "authorization" in headers:
-                    out["cache-control"] = "no-store"
-                if self.hsts:
-                    out["strict-transport-security"] = _HSTS
+                message["headers"] = self._response_headers(message.get("headers", []), request_id, private)
             await send(message)
 
         try:
@@ -77,6 +81,22 @@ class RequestContextMiddleware:
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
 
+    def _response_headers(
+        self, headers: Iterable[tuple[bytes, bytes]], request_id: str, private: bool
+    ) -> list[tuple[bytes, bytes]]:
+        out = [(key, value) for key, value in headers if not (private and key == b"cache-control")]
+        present = {key for key, _ in out}
+        out.append((b"x-request-id", request_id.encode("latin-1")))
+        out.extend(header for header in _SECURITY_HEADERS if header[0] not in present)
+        if private:
+            out.append(_NO_STORE)
+        if self.hsts:
+            out.append(_HSTS)
+        return out
+
+
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
 
 class JsonBodyLimitMiddleware:
     """Refuse JSON bodies over the limit with 413, by header or by counting what arrives.
@@ -90,10 +110,10 @@ class JsonBodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._is_json(scope):
+        if scope["type"] != "http" or scope["method"] in _BODYLESS or not self._is_json(scope):
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
+        declared = _request_header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._too_large(scope, receive, send)
             return
@@ -127,7 +147,7 @@ class JsonBodyLimitMiddleware:
 
     @staticmethod
     def _is_json(scope: Scope) -> bool:
-        content_type = Headers(scope=scope).get("content-type", "")
+        content_type = (_request_header(scope, b"content-type") or b"").decode("latin-1")
         return content_type.split(";")[0].strip().lower().endswith(("/json", "+json"))
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:

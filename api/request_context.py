@@ -3,8 +3,8 @@ bound to the log context, and carried into the tasks a request queues."""
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from contextvars import ContextVar
 
 _REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
@@ -19,7 +19,7 @@ def choose_request_id(offered: str | None) -> str:
     """The caller's id if it is short and plain (it ends up in logs), else a new one."""
     if offered and _SANE_ID.match(offered):
         return offered
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def set_request_id(request_id: str) -> None:

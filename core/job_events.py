@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -37,6 +37,16 @@ class JobChangeListener:
         self._waiters: dict[uuid.UUID, set[asyncio.Event]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        self._callbacks: list[Callable[[uuid.UUID | None], None]] = []
+
+    async def announce(self, job_id: uuid.UUID) -> None:
+        """A job changed here: tell this process at once (read-your-writes), then every process."""
+        self._wake(job_id)
+        await publish_job_changed(self._redis, job_id)
+
+    def on_change(self, callback: Callable[[uuid.UUID | None], None]) -> None:
+        """Call `callback(job_id)` on every change, `callback(None)` when changes may have been missed."""
+        self._callbacks.append(callback)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="job-change-listener")
@@ -72,6 +82,7 @@ class JobChangeListener:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(CHANNEL)
                     self._subscribed.set()
+                    self._wake_all()  # whatever changed before (re)subscribing went unheard
                     async for message in pubsub.listen():
                         self._wake(message.get("data"))
             except RedisError as exc:
@@ -86,10 +97,14 @@ class JobChangeListener:
             job_id = uuid.UUID(str(data))
         except ValueError:
             return
+        for callback in self._callbacks:
+            callback(job_id)
         for event in self._waiters.get(job_id, ()):
             event.set()
 
     def _wake_all(self) -> None:
+        for callback in self._callbacks:
+            callback(None)
         for events in self._waiters.values():
             for event in events:
                 event.set()

@@ -6,6 +6,7 @@ Pure mechanisms with no knowledge of users or the database; the auth service dec
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from typing import Any
 import jwt
 from argon2 import PasswordHasher as _Argon2Hasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cachetools import TTLCache
 
 from core.settings import AuthSettings
 
@@ -78,10 +80,16 @@ class TokenInvalid(Exception):
 
 
 class TokenCodec:
-    """Signs and verifies HS256 tokens; only HS256 is accepted, so `alg: none` never passes."""
+    """Signs and verifies HS256 tokens; only HS256 is accepted, so `alg: none` never passes.
+
+    A verified token is remembered (until its own expiry, at most a minute): a polling frontend
+    presents the same token thousands of times, and re-verifying it each time is most of a poll's
+    cost. The signature is a pure function of the token, so remembering the outcome is exact.
+    """
 
     def __init__(self, settings: AuthSettings) -> None:
         self._secret = settings.jwt_secret.get_secret_value()
+        self._verified: TTLCache[tuple[str, TokenType], TokenClaims] = TTLCache(maxsize=50_000, ttl=60)
 
     def encode(
         self,
@@ -122,6 +130,16 @@ class TokenCodec:
             TokenExpired: a genuine token past its expiry.
             TokenInvalid: anything else wrong, including a token of the other kind.
         """
+        remembered = self._verified.get((token, expected_type))
+        if remembered is not None:
+            if remembered.expires_at.timestamp() <= time.time():
+                raise TokenExpired
+            return remembered
+        claims = self._verify(token, expected_type)
+        self._verified[(token, expected_type)] = claims
+        return claims
+
+    def _verify(self, token: str, expected_type: TokenType) -> TokenClaims:
         try:
             payload = jwt.decode(token, self._secret, algorithms=[JWT_ALGORITHM], options={"require": _REQUIRED_CLAIMS})
         except jwt.ExpiredSignatureError as exc:

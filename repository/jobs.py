@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Update, and_, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +39,96 @@ class Heartbeat:
 
 def _bump() -> dict[str, Any]:
     return {"version": Job.version + 1, "updated_at": func.now()}
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    """What the runner needs of a job it just claimed."""
+
+    id: uuid.UUID
+    kind: str
+    organization_id: uuid.UUID | None
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    request_id: str | None
+
+
+# The worker's state transitions run for every job: built once, on the Core table (no ORM bulk
+# update machinery), parameters bound per call.
+_jobs = Job.metadata.tables["jobs"]
+_TICK = {"version": _jobs.c.version + 1, "updated_at": func.now()}
+_OWNED = and_(
+    _jobs.c.id == bindparam("job_id"),
+    _jobs.c.claimed_by == bindparam("worker_id"),
+    _jobs.c.status == JobStatus.RUNNING.value,
+)
+_CLAIM = (
+    update(_jobs)
+    .where(
+        _jobs.c.id == bindparam("job_id"),
+        _jobs.c.status == JobStatus.QUEUED.value,
+        _jobs.c.cancel_requested_at.is_(None),
+        _jobs.c.run_after <= func.now(),
+    )
+    .values(
+        status=JobStatus.RUNNING.value,
+        attempts=_jobs.c.attempts + 1,
+        claimed_by=bindparam("worker_id"),
+        heartbeat_at=func.now(),
+        started_at=func.coalesce(_jobs.c.started_at, func.now()),
+        **_TICK,
+    )
+    .returning(*(_jobs.c[name] for name in ClaimedJob.__slots__))
+)
+_HEARTBEAT = update(_jobs).where(_OWNED).values(heartbeat_at=func.now()).returning(_jobs.c.cancel_requested_at)
+_PROGRESS = (
+    update(_jobs)
+    .where(_OWNED)
+    .values(
+        progress_percent=bindparam("percent"), progress_message=bindparam("message"), heartbeat_at=func.now(), **_TICK
+    )
+    .returning(_jobs.c.id)
+)
+_FINISHED = {"finished_at": func.now(), "claimed_by": None, **_TICK}
+_SUCCEED = (
+    update(_jobs)
+    .where(_OWNED)
+    .values(
+        status=JobStatus.SUCCEEDED.value,
+        result=bindparam("result", type_=JSONB),
+        progress_percent=100,
+        progress_message=None,
+        error_code=None,
+        error_message=None,
+        **_FINISHED,
+    )
+    .returning(_jobs.c.id)
+)
+_FAIL = (
+    update(_jobs)
+    .where(_OWNED)
+    .values(
+        status=JobStatus.FAILED.value, error_code=bindparam("code"), error_message=bindparam("message"), **_FINISHED
+    )
+    .returning(_jobs.c.id)
+)
+_CANCELLED = update(_jobs).where(_OWNED).values(status=JobStatus.CANCELLED.value, **_FINISHED).returning(_jobs.c.id)
+_REQUEUE = (
+    update(_jobs)
+    .where(_OWNED)
+    .values(
+        status=JobStatus.QUEUED.value,
+        run_after=bindparam("run_after"),
+        dispatched_at=None,
+        claimed_by=None,
+        heartbeat_at=None,
+        error_code=bindparam("code"),
+        error_message=bindparam("message"),
+        **_TICK,
+    )
+    .returning(_jobs.c.id)
+)
 
 
 class JobRepository(Repository[Job]):
@@ -79,79 +169,39 @@ class JobRepository(Repository[Job]):
         statement = insert(Job).values(**values).on_conflict_do_nothing().returning(Job.id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
-    async def claim(self, job_id: uuid.UUID, worker_id: str) -> Job | None:
+    async def claim(self, job_id: uuid.UUID, worker_id: str) -> ClaimedJob | None:
         """queued → running for this worker, or None when it is not claimable (taken, finished,
         cancelled, or a retry that is not yet due)."""
-        statement = (
-            update(Job)
-            .where(
-                Job.id == job_id,
-                Job.status == JobStatus.QUEUED.value,
-                Job.cancel_requested_at.is_(None),
-                Job.run_after <= func.now(),
-            )
-            .values(
-                status=JobStatus.RUNNING.value,
-                attempts=Job.attempts + 1,
-                claimed_by=worker_id,
-                heartbeat_at=func.now(),
-                started_at=func.coalesce(Job.started_at, func.now()),
-                **_bump(),
-            )
-            .returning(Job)
-            .execution_options(populate_existing=True)
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
-
-    def _owned(self, job_id: uuid.UUID, worker_id: str) -> ColumnElement[bool]:
-        return and_(Job.id == job_id, Job.claimed_by == worker_id, Job.status == JobStatus.RUNNING.value)
+        row = (await self.session.execute(_CLAIM, {"job_id": job_id, "worker_id": worker_id})).one_or_none()
+        return None if row is None else ClaimedJob(*row)
 
     async def heartbeat(self, job_id: uuid.UUID, worker_id: str) -> Heartbeat:
-        statement = (
-            update(Job)
-            .where(self._owned(job_id, worker_id))
-            .values(heartbeat_at=func.now())
-            .returning(Job.cancel_requested_at)
-        )
-        row = (await self.session.execute(statement)).one_or_none()
+        row = (await self.session.execute(_HEARTBEAT, {"job_id": job_id, "worker_id": worker_id})).one_or_none()
         return Heartbeat(still_owned=row is not None, cancel_requested=row is not None and row[0] is not None)
 
     async def report_progress(self, job_id: uuid.UUID, worker_id: str, percent: int, message: str | None) -> bool:
-        statement = (
-            update(Job)
-            .where(self._owned(job_id, worker_id))
-            .values(progress_percent=percent, progress_message=message, heartbeat_at=func.now(), **_bump())
-            .returning(Job.id)
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+        params = {"job_id": job_id, "worker_id": worker_id, "percent": percent, "message": message}
+        return await self._owned_update(_PROGRESS, params)
 
-    async def finish(self, job_id: uuid.UUID, worker_id: str, status: JobStatus, **values: Any) -> bool:
-        """running → a final state, only while this worker still owns the job."""
-        statement = (
-            update(Job)
-            .where(self._owned(job_id, worker_id))
-            .values(status=status.value, finished_at=func.now(), claimed_by=None, **values, **_bump())
-            .returning(Job.id)
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+    async def succeed(self, job_id: uuid.UUID, worker_id: str, result: dict[str, Any]) -> bool:
+        """running → succeeded, only while this worker still owns the job."""
+        return await self._owned_update(_SUCCEED, {"job_id": job_id, "worker_id": worker_id, "result": result})
 
-    async def requeue(self, job_id: uuid.UUID, worker_id: str, run_after: datetime, **values: Any) -> bool:
-        """running → queued for a retry at `run_after`; the sweeper sends it when due."""
-        statement = (
-            update(Job)
-            .where(self._owned(job_id, worker_id))
-            .values(
-                status=JobStatus.QUEUED.value,
-                run_after=run_after,
-                dispatched_at=None,
-                claimed_by=None,
-                heartbeat_at=None,
-                **values,
-                **_bump(),
-            )
-            .returning(Job.id)
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+    async def fail(self, job_id: uuid.UUID, worker_id: str, code: str, message: str) -> bool:
+        params = {"job_id": job_id, "worker_id": worker_id, "code": code, "message": message}
+        return await self._owned_update(_FAIL, params)
+
+    async def mark_cancelled(self, job_id: uuid.UUID, worker_id: str) -> bool:
+        return await self._owned_update(_CANCELLED, {"job_id": job_id, "worker_id": worker_id})
+
+    async def requeue(self, job_id: uuid.UUID, worker_id: str, run_after: datetime, code: str, message: str) -> bool:
+        """running → queued for a retry at `run_after` (the sweeper sends it when due); the last
+        error is kept for operators."""
+        params = {"job_id": job_id, "worker_id": worker_id, "run_after": run_after, "code": code, "message": message}
+        return await self._owned_update(_REQUEUE, params)
+
+    async def _owned_update(self, statement: Update, params: dict[str, Any]) -> bool:
+        return (await self.session.execute(statement, params)).one_or_none() is not None
 
     async def cancel(self, job_id: uuid.UUID) -> Job | None:
         """queued → cancelled at once; running → cancellation requested (the task stops at its next

@@ -5,6 +5,7 @@ A failed send never fails the caller: the job row stays undispatched and the swe
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,11 +21,18 @@ from repository.jobs import DispatchItem, JobRepository
 logger = get_logger(__name__)
 
 _OUTBOX = "estate-bff.outbox"
+_CHANGED = "estate-bff.changed-jobs"
 
 
 def enqueue_after_commit(session: AsyncSession, item: DispatchItem) -> None:
     """Remember a job to send once this session's transaction has committed."""
     session.info.setdefault(_OUTBOX, []).append(item)
+
+
+def notify_after_commit(session: AsyncSession, job_id: uuid.UUID) -> None:
+    """Announce a job's change once it is committed: announced earlier, a poller could re-read and
+    cache the old row."""
+    session.info.setdefault(_CHANGED, set()).add(job_id)
 
 
 def _pending(session: AsyncSession) -> list[DispatchItem]:
@@ -54,6 +62,8 @@ async def transaction(resources: Resources) -> AsyncIterator[AsyncSession]:
     """A unit of work whose new jobs are sent to the workers after it committed."""
     async with unit_of_work(resources.session_factory) as session:
         yield session
+    for job_id in session.info.pop(_CHANGED, set()):
+        await resources.job_changes.announce(job_id)
     items = _pending(session)
     if items:
         try:

@@ -10,6 +10,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cachetools import TTLCache
+
 from core.resources import Resources
 from domain.jobs import FINISHED_STATUSES, JobNotFoundError, JobStatus
 from domain.users import Principal
@@ -43,20 +45,61 @@ class PollAnswer:
     not_modified: bool
 
 
+class JobSnapshotCache:
+    """The jobs this process served lately: dropped the moment a job changes (the process's job
+    change subscription calls `invalidate`) and after `ttl` seconds in any case, which bounds how
+    stale an answer can be should a notification be lost.
+
+    Thousands of tabs polling the same few jobs then cost a dictionary lookup, not a query.
+    """
+
+    def __init__(self, ttl_seconds: float = 2.0, maxsize: int = 100_000) -> None:
+        self._items: TTLCache[uuid.UUID, JobSnapshot] = TTLCache(maxsize=maxsize, ttl=ttl_seconds)
+        # Moves on every invalidation: a read that raced one must not store what it read.
+        self.epoch = 0
+
+    def get(self, job_id: uuid.UUID) -> JobSnapshot | None:
+        return self._items.get(job_id)
+
+    def put(self, job: JobSnapshot, epoch: int) -> None:
+        if epoch == self.epoch:
+            self._items[job.id] = job
+
+    def invalidate(self, job_id: uuid.UUID | None) -> None:
+        """Forget one job, or every job (None) when changes may have been missed."""
+        self.epoch += 1
+        if job_id is None:
+            self._items.clear()
+        else:
+            self._items.pop(job_id, None)
+
+
 class JobPoller:
-    def __init__(self, resources: Resources) -> None:
+    def __init__(self, resources: Resources, cache: JobSnapshotCache | None = None) -> None:
         self._resources = resources
+        self._cache = cache
 
     async def read(self, principal: Principal, job_id: uuid.UUID) -> JobSnapshot:
-        pool = self._resources.read_pool
-        if pool is not None:
-            job = await read_snapshot_from_pool(pool, principal.organization_id, job_id)
-        else:  # processes without the read pool (and tests inside one rolled-back transaction)
-            async with self._resources.session_factory() as session:
-                job = await read_snapshot(session, principal.organization_id, job_id)
+        cached = self._cache.get(job_id) if self._cache is not None else None
+        if cached is not None:
+            if cached.organization_id != principal.organization_id:
+                raise JobNotFoundError
+            return cached
+        epoch = self._cache.epoch if self._cache is not None else 0
+        job = await self._load(principal.organization_id, job_id)
         if job is None:
             raise JobNotFoundError
+        if self._cache is not None:
+            self._cache.put(job, epoch)
         return job
+
+    async def _load(self, organization_id: uuid.UUID, job_id: uuid.UUID) -> JobSnapshot | None:
+        pool = self._resources.read_pool
+        if pool is not None:
+            return await read_snapshot_from_pool(pool, organization_id, job_id)
+        # Processes without the read pool (and tests inside one rolled-back transaction).
+        async with self._resources.session_factory() as session:
+            return await read_snapshot(session, organization_id, job_id)
 
     async def poll(
         self, principal: Principal, job_id: uuid.UUID, *, if_none_match: str | None, wait_seconds: float

@@ -21,13 +21,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import unit_of_work
-from core.job_events import publish_job_changed
 from core.logging import bind_log_context, get_logger
 from core.metrics import JOB_DURATION, JOBS_FINISHED, JOBS_RETRIED
 from core.resources import Resources
-from domain.jobs import JobCancelled, JobError, JobStatus, PermanentJobError, RetryPolicy, TransientJobError
-from repository.jobs import JobRepository
-from repository.models import Job
+from domain.jobs import JobCancelled, JobError, PermanentJobError, RetryPolicy, TransientJobError
+from repository.jobs import ClaimedJob, JobRepository
 from service.dispatch import transaction
 
 logger = get_logger(__name__)
@@ -105,7 +103,7 @@ class _Lease:
         self._last_progress = now
         async with unit_of_work(self.resources.session_factory) as session:
             self.lost = not await JobRepository(session).report_progress(self.job_id, self.worker_id, percent, message)
-        await publish_job_changed(self.resources.redis, self.job_id)
+        await self.resources.job_changes.announce(self.job_id)
 
     async def checkpoint(self) -> None:
         # The heartbeat refreshes the flags; between beats, look at the row at most this often.
@@ -135,7 +133,7 @@ class JobRunner:
             return RunOutcome.SKIPPED
         if job.request_id:
             bind_log_context(request_id=job.request_id)
-        await publish_job_changed(self._resources.redis, job_id)
+        await self._resources.job_changes.announce(job_id)
         lease = _Lease(job_id, self.worker_id, self._resources)
         heartbeat = asyncio.create_task(lease.beat_forever(), name=f"heartbeat-{job_id}")
         started = time.monotonic()
@@ -147,11 +145,11 @@ class JobRunner:
                 await heartbeat
         JOBS_FINISHED.labels(kind=kind, status=outcome.value).inc()
         JOB_DURATION.labels(kind=kind, status=outcome.value).observe(time.monotonic() - started)
-        await publish_job_changed(self._resources.redis, job_id)
+        await self._resources.job_changes.announce(job_id)
         logger.info("job_run_ended", outcome=outcome.value, attempt=job.attempts)
         return outcome
 
-    async def _execute(self, job: Job, handler: JobHandler, lease: _Lease) -> RunOutcome:
+    async def _execute(self, job: ClaimedJob, handler: JobHandler, lease: _Lease) -> RunOutcome:
         job_id, attempt = job.id, job.attempts
         try:
             async with transaction(self._resources) as session:
@@ -159,26 +157,18 @@ class JobRunner:
                     job_id, job.kind, job.organization_id, job.payload, attempt, session, self._resources, lease
                 )
                 result = await handler(context)
-                finished = await JobRepository(session).finish(
-                    job_id,
-                    self.worker_id,
-                    JobStatus.SUCCEEDED,
-                    result=result or {},
-                    progress_percent=100,
-                    error_code=None,
-                    error_message=None,
-                )
-                if not finished:
+                if not await JobRepository(session).succeed(job_id, self.worker_id, result or {}):
                     raise JobLost
             return RunOutcome.SUCCEEDED
         except JobLost:
             logger.warning("job_lost_to_another_worker")
             return RunOutcome.LOST
         except JobCancelled:
-            await self._finish(job_id, JobStatus.CANCELLED)
+            async with unit_of_work(self._resources.session_factory) as session:
+                await JobRepository(session).mark_cancelled(job_id, self.worker_id)
             return RunOutcome.CANCELLED
         except PermanentJobError as exc:
-            await self._finish(job_id, JobStatus.FAILED, error_code=exc.code, error_message=exc.message)
+            await self._fail(job_id, exc.code, exc.message)
             return RunOutcome.FAILED
         except Exception as exc:  # transient by default: a bug or an outage gets its bounded retries
             code, message = _describe(exc)
@@ -186,23 +176,19 @@ class JobRunner:
                 "job_attempt_failed", error_code=code, error=repr(exc), exc_info=not isinstance(exc, JobError)
             )
             if attempt >= job.max_attempts:
-                await self._finish(job_id, JobStatus.FAILED, error_code=code, error_message=message)
+                await self._fail(job_id, code, message)
                 return RunOutcome.FAILED
             delay = self._policy.delay(attempt)
             async with unit_of_work(self._resources.session_factory) as session:
                 await JobRepository(session).requeue(
-                    job_id,
-                    self.worker_id,
-                    datetime.now(UTC) + timedelta(seconds=delay),
-                    error_code=code,
-                    error_message=message,
+                    job_id, self.worker_id, datetime.now(UTC) + timedelta(seconds=delay), code, message
                 )
             JOBS_RETRIED.labels(kind=job.kind).inc()
             return RunOutcome.RETRYING
 
-    async def _finish(self, job_id: uuid.UUID, status: JobStatus, **values: Any) -> None:
+    async def _fail(self, job_id: uuid.UUID, code: str, message: str) -> None:
         async with unit_of_work(self._resources.session_factory) as session:
-            await JobRepository(session).finish(job_id, self.worker_id, status, **values)
+            await JobRepository(session).fail(job_id, self.worker_id, code, message)
 
 
 def _describe(exc: Exception) -> tuple[str, str]:

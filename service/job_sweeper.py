@@ -18,7 +18,6 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import RedisError
 
 from core.database import unit_of_work
-from core.job_events import publish_job_changed
 from core.logging import get_logger
 from core.metrics import JOBS_SWEPT
 from core.resources import Resources
@@ -51,7 +50,7 @@ class JobSweeper:
                 stale_after=timedelta(seconds=self._settings.stale_after_seconds), limit=BATCH_SIZE
             )
         for job_id in (*requeued, *failed):
-            await publish_job_changed(self._resources.redis, job_id)
+            await self._resources.job_changes.announce(job_id)
         report.requeued = [str(job_id) for job_id in requeued]
         report.failed = [str(job_id) for job_id in failed]
         JOBS_SWEPT.labels(reason="stale_heartbeat").inc(len(requeued) + len(failed))

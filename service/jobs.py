@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.job_events import publish_job_changed
 from core.logging import current_log_context
 from core.resources import Resources
 from domain.jobs import (
@@ -28,7 +27,7 @@ from repository.job_queue import stream_stats
 from repository.jobs import DispatchItem, JobRepository
 from repository.models import IdempotencyKey, Job
 from repository.workers import live_workers
-from service.dispatch import enqueue_after_commit
+from service.dispatch import enqueue_after_commit, notify_after_commit
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 JobKey = tuple[datetime, uuid.UUID]
@@ -144,8 +143,7 @@ class JobService:
         job = await self._jobs.cancel(job_id)
         if job is None:
             raise JobNotCancellableError
-        await self._session.flush()
-        await publish_job_changed(self._resources.redis, job_id)
+        notify_after_commit(self._session, job_id)
         return job
 
     async def retry(self, principal: Principal, job_id: uuid.UUID) -> Job:
@@ -155,6 +153,7 @@ class JobService:
         job = await self._jobs.retry_failed(job_id, self._resources.settings.jobs.max_attempts)
         if job is None:
             raise JobNotRetryableError
+        notify_after_commit(self._session, job_id)
         enqueue_after_commit(self._session, DispatchItem(job.id, job.kind, job.request_id))
         return job
 

@@ -396,3 +396,43 @@ async def test_queue_overview_for_admins(
     assert body["oldest_queued_age_seconds"] >= 0
     assert set(body["stream"]) == {"length", "pending", "lag"}
     assert isinstance(body["workers"], list)
+
+
+async def test_polls_are_served_from_cache_until_the_job_changes(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization, resources: Resources
+) -> None:
+    job = await create_job(session, organization)
+    await session.commit()
+    url = f"/api/v1/jobs/{job.id}"
+    first = await client.get(url, headers=admin.headers)
+    await resources.job_changes.wait_until_subscribed()
+
+    # A change that nobody announced is not seen: this answer came from the cache.
+    await session.execute(update(Job).where(Job.id == job.id).values(progress_percent=70, version=Job.version + 1))
+    await session.commit()
+    cached = await client.get(url, headers=admin.headers)
+    assert cached.headers["etag"] == first.headers["etag"]
+
+    # Another process announces it (as a worker does): the next poll reads the new state.
+    await publish_job_changed(resources.redis, job.id)
+
+    async def fresh() -> bool:
+        return (await client.get(url, headers=admin.headers)).json()["progress"]["percent"] == 70
+
+    deadline = time.monotonic() + 2
+    while not await fresh():
+        assert time.monotonic() < deadline, "the change notification never reached the cache"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_cached_job_is_still_not_found_for_another_organization(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization, resources: Resources
+) -> None:
+    job = await create_job(session, organization)
+    await session.commit()
+    assert (await client.get(f"/api/v1/jobs/{job.id}", headers=admin.headers)).status_code == 200
+    stranger = await signed_in(client, session, resources, await create_organization(session, "Other AS"))
+
+    response = await client.get(f"/api/v1/jobs/{job.id}", headers=stranger.headers)
+
+    assert response.status_code == 404
