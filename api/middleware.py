@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.exceptions import internal_error_response, problem_response
 from api.request_context import choose_request_id, set_request_id
 from core.logging import bind_log_context, clear_log_context, get_logger
+from core.metrics import HTTP_REQUEST_DURATION
 
 logger = get_logger("api.access")
 
@@ -73,12 +74,15 @@ class RequestContextMiddleware:
                 raise
             await internal_error_response(scope["path"])(scope, receive, send_with_headers)
         finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path_format", "unmatched")
+            HTTP_REQUEST_DURATION.labels(method=scope["method"], route=route, status=status).observe(elapsed)
             logger.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(elapsed * 1000, 2),
             )
 
     def _response_headers(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Histogram
 
 JOBS_FINISHED = Counter(
     "estate_bff_jobs_finished_total", "Job runs that ended, by kind and outcome.", ["kind", "status"]
@@ -17,4 +17,9 @@ JOBS_RETRIED = Counter(
     "estate_bff_jobs_retried_total", "Job runs that failed transiently and were re-queued.", ["kind"]
 )
 JOBS_SWEPT = Counter("estate_bff_jobs_swept_total", "Jobs the sweeper re-sent or recovered, by reason.", ["reason"])
-QUEUE_DEPTH = Gauge("estate_bff_jobs_queued", "Jobs waiting in the queued state, by kind.", ["kind"])
+HTTP_REQUEST_DURATION = Histogram(
+    "estate_bff_http_request_duration_seconds",
+    "API request latency, by method, route template (relative to /api/v1) and status.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)

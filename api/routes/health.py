@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from api.deps import ResourcesDep
@@ -27,6 +28,12 @@ class ReadinessStatus(BaseModel):
 async def healthz() -> HealthStatus:
     """The process is alive and serving."""
     return HealthStatus(status="ok")
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    """Prometheus metrics of this process (scraped without a token; not part of the API)."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/readyz", response_model=ReadinessStatus, responses={503: {"model": ReadinessStatus}})

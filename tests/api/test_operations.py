@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
@@ -134,3 +136,16 @@ async def test_openapi_documents_every_route(client: AsyncClient) -> None:
                 assert list(response["content"]) == ["application/problem+json"], (path, method)
     me = spec["paths"]["/api/v1/me"]["get"]["responses"]["401"]["content"]["application/problem+json"]
     assert {"not_authenticated", "token_invalid", "token_expired"} <= set(me["examples"])
+
+
+async def test_metrics_need_no_token_and_count_requests_by_route_template(client: AsyncClient) -> None:
+    await client.get(f"/api/v1/jobs/{uuid.uuid4()}")
+
+    response = await client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert 'estate_bff_http_request_duration_seconds_count{method="GET",route="/jobs/{job_id}",status="401"}' in (
+        response.text
+    )
+    assert "estate_bff_jobs_finished_total" in response.text
