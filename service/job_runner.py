@@ -87,7 +87,10 @@ class _Lease:
         interval = self.resources.settings.jobs.heartbeat_seconds
         while not self.lost:
             await asyncio.sleep(interval)
-            await self.beat()
+            try:
+                await self.beat()
+            except Exception as exc:  # a database hiccup must not silence the job's heartbeat for good
+                logger.warning("job_heartbeat_failed", error=repr(exc))
 
     async def beat(self) -> None:
         async with unit_of_work(self.resources.session_factory) as session:

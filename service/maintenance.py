@@ -5,15 +5,26 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.jobs import JobKind
+from domain.users import Principal
 from repository.idempotency_keys import IdempotencyKeyRepository
 from repository.job_queue import delete_dead_consumers
 from repository.jobs import JobRepository
 from repository.refresh_tokens import RefreshTokenRepository
 from repository.workers import live_workers
 from service.job_runner import JobContext
+from service.jobs import IdempotencyRequest, JobService, JobStart
 
 # A consumer silent this long, and not registered as live, belonged to a worker that is gone.
 DEAD_CONSUMER_IDLE = timedelta(minutes=10)
+
+
+async def request_cleanup(jobs: JobService, principal: Principal, idempotency: IdempotencyRequest | None) -> JobStart:
+    """Start `maintenance.cleanup` now (admins); while one is queued or running, that one answers."""
+    principal.require_admin()
+    return await jobs.start(
+        principal, JobKind.MAINTENANCE_CLEANUP, dedupe_key=JobKind.MAINTENANCE_CLEANUP.value, idempotency=idempotency
+    )
 
 
 async def cleanup(context: JobContext) -> dict[str, Any]:

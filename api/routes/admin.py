@@ -10,8 +10,9 @@ from api.idempotency import IdempotencyDep, IdempotencyKeyInvalidError
 from api.responses import job_accepted
 from api.routes.users import AUTH_ERRORS
 from api.schemas.jobs import JobRead, KindCounts, QueueRead, StreamInfo, WorkerInfo
-from domain.jobs import IdempotencyKeyInUseError, IdempotencyKeyMismatchError, JobCreateRateLimitedError, JobKind
+from domain.jobs import IdempotencyKeyInUseError, IdempotencyKeyMismatchError, JobCreateRateLimitedError
 from domain.users import AdminRequiredError
+from service.maintenance import request_cleanup
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -49,8 +50,4 @@ async def read_queue(principal: CurrentPrincipal, service: JobServiceDep) -> Que
 async def start_cleanup(principal: CurrentPrincipal, service: JobServiceDep, idempotency: IdempotencyDep) -> Response:
     """Run `maintenance.cleanup` now (admins): purges expired tokens and keys, old finished jobs,
     and dead stream consumers. While one is queued or running, that job is answered."""
-    principal.require_admin()
-    start = await service.start(
-        principal, JobKind.MAINTENANCE_CLEANUP, dedupe_key=JobKind.MAINTENANCE_CLEANUP.value, idempotency=idempotency
-    )
-    return job_accepted(start)
+    return job_accepted(await request_cleanup(service, principal, idempotency))

@@ -7,7 +7,6 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,14 +15,9 @@ from core.resources import Resources
 from core.security import TokenType
 from domain.users import UserRole
 from repository.models import Organization, RefreshToken
-from tests.factories.users import DEFAULT_PASSWORD, create_organization, create_user, login, signed_in
+from tests.factories.users import DEFAULT_PASSWORD, create_user, login, signed_in
 
 TOKEN_URL = "/api/v1/auth/token"
-
-
-@pytest.fixture
-async def organization(session: AsyncSession) -> Organization:
-    return await create_organization(session)
 
 
 def problem(response_json: dict[str, object]) -> dict[str, object]:

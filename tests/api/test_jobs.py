@@ -25,25 +25,6 @@ from tests.factories.users import SignedIn, create_organization, create_user, si
 CLEANUP = "/api/v1/admin/maintenance/cleanup"
 
 
-@pytest.fixture
-async def organization(session: AsyncSession) -> Organization:
-    return await create_organization(session)
-
-
-@pytest.fixture
-async def admin(
-    client: AsyncClient, session: AsyncSession, resources: Resources, organization: Organization
-) -> SignedIn:
-    return await signed_in(client, session, resources, organization, role=UserRole.ADMIN)
-
-
-@pytest.fixture
-async def broker_user(
-    client: AsyncClient, session: AsyncSession, resources: Resources, organization: Organization
-) -> SignedIn:
-    return await signed_in(client, session, resources, organization, role=UserRole.BROKER)
-
-
 async def stream_entries(resources: Resources) -> list[dict[str, str]]:
     entries = await resources.redis.xrange(resources.settings.jobs.stream)
     return [fields for _, fields in entries]

@@ -17,18 +17,6 @@ from tests.factories.users import SignedIn, create_organization, create_user, si
 
 
 @pytest.fixture
-async def organization(session: AsyncSession) -> Organization:
-    return await create_organization(session)
-
-
-@pytest.fixture
-async def admin(
-    client: AsyncClient, session: AsyncSession, resources: Resources, organization: Organization
-) -> SignedIn:
-    return await signed_in(client, session, resources, organization, role=UserRole.ADMIN)
-
-
-@pytest.fixture
 async def broker(
     client: AsyncClient, session: AsyncSession, resources: Resources, organization: Organization
 ) -> SignedIn:
@@ -80,12 +68,14 @@ async def test_duplicate_email_is_a_409_whatever_the_case(
     assert await count_users(session) == before
 
 
-async def test_broker_is_refused_admin_endpoints(broker: SignedIn, client: AsyncClient, session: AsyncSession) -> None:
+async def test_broker_is_refused_admin_endpoints(
+    broker_user: SignedIn, client: AsyncClient, session: AsyncSession
+) -> None:
     before = await count_users(session)
 
-    created = await client.post("/api/v1/users", json=new_user_body(), headers=broker.headers)
-    listed = await client.get("/api/v1/users", headers=broker.headers)
-    read = await client.get(f"/api/v1/users/{broker.user.id}", headers=broker.headers)
+    created = await client.post("/api/v1/users", json=new_user_body(), headers=broker_user.headers)
+    listed = await client.get("/api/v1/users", headers=broker_user.headers)
+    read = await client.get(f"/api/v1/users/{broker_user.user.id}", headers=broker_user.headers)
 
     assert [created.status_code, listed.status_code, read.status_code] == [403, 403, 403]
     assert created.json()["internal_code"] == "admin_required"
@@ -109,11 +99,11 @@ async def test_another_organizations_user_is_not_found(
     assert str(stranger.id) not in {item["id"] for item in listed.json()["items"]}
 
 
-async def test_a_user_in_the_organization_is_read(admin: SignedIn, broker: SignedIn, client: AsyncClient) -> None:
-    response = await client.get(f"/api/v1/users/{broker.user.id}", headers=admin.headers)
+async def test_a_user_in_the_organization_is_read(admin: SignedIn, broker_user: SignedIn, client: AsyncClient) -> None:
+    response = await client.get(f"/api/v1/users/{broker_user.user.id}", headers=admin.headers)
 
     assert response.status_code == 200
-    assert response.json()["email"] == broker.user.email
+    assert response.json()["email"] == broker_user.user.email
 
 
 async def test_non_uuid_path_id_is_a_422(admin: SignedIn, client: AsyncClient) -> None:
