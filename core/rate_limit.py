@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass
@@ -57,6 +58,18 @@ class RateLimiter:
             logger.warning("rate_limit_store_unreachable", error=repr(exc))
             return RateLimitDecision(allowed=True, retry_after_seconds=0)
         return RateLimitDecision(allowed=False, retry_after_seconds=max(1, math.ceil(stats.reset_time - time.time())))
+
+    async def acquire(self, limit: RateLimitItem, *identifiers: str) -> None:
+        """Wait until the window has room, then take it: pacing, for callers that must not fail."""
+        while True:
+            try:
+                if await self._limiter.hit(limit, *identifiers):
+                    return
+                stats = await self._limiter.get_window_stats(limit, *identifiers)
+            except (RedisError, OSError) as exc:
+                logger.warning("rate_limit_store_unreachable", error=repr(exc))
+                return
+            await asyncio.sleep(min(1.0, max(0.005, stats.reset_time - time.time())))
 
     async def close(self) -> None:
         await self._pool.aclose()

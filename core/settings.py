@@ -104,6 +104,18 @@ class VitecSettings(_Group):
     password: SecretStr = SecretStr(DEFAULT_VITEC_PASSWORD)
     sync_interval_seconds: int = Field(default=900, ge=0)
     full_sync_cron: str = "0 2 * * *"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=0.5, gt=0)
+    retry_cap_seconds: float = Field(default=30.0, gt=0)
+    # What we allow ourselves per installation, across every process (Vitec publishes no limit).
+    rate_limit: str = "20/second"
+    max_connections: int = Field(default=10, ge=1)
+    # After this many failed requests in a row the circuit opens, and stays open this long.
+    circuit_failure_threshold: int = Field(default=5, ge=1)
+    circuit_open_seconds: float = Field(default=30.0, gt=0)
+    # Heavy, rarely changing reads (departments, employees) are cached in Redis this long.
+    cache_ttl_seconds: int = Field(default=300, ge=0)
 
 
 class AuthSettings(_Group):

@@ -33,6 +33,8 @@ OWNED_BY = {
     "httpx": {"repository"},
     "azure": {"repository", "core"},
 }
+# Stand-ins for outside systems, for development and tests only.
+TEST_ONLY = {"vitec_simulator", "tests", "bench"}
 # Services hold a session for their repositories; building queries is the repositories' job.
 SQLALCHEMY_OUTSIDE_DATA = {"sqlalchemy.ext.asyncio": {"AsyncSession"}}
 
@@ -67,6 +69,8 @@ def test_imports_follow_the_layer_rule(layer: str, path: Path) -> None:
         top = module.split(".")[0]
         if top in LAYERS and top != layer and top not in ALLOWED[layer]:
             wrong.append(f"{layer} → {top} ({module})")
+        if top in TEST_ONLY:
+            wrong.append(f"{layer} imports {top}, which production never runs")
         if top in OWNED_BY and layer not in OWNED_BY[top]:
             wrong.append(f"{top} imported in {layer}")
         if top == "sqlalchemy" and layer not in {"repository", "core"}:
