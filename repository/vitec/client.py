@@ -1,0 +1,213 @@
+"""The Vitec Hub client: the only code that speaks to Vitec.
+
+One pooled `httpx.AsyncClient` per process, HTTP Basic auth from settings, and resilience that
+holds across every worker process because its state lives in Redis:
+- a request rate per installation (`VITEC_RATE_LIMIT`), paced rather than failed;
+- retries of 429 (honouring `Retry-After`), 5xx, timeouts and dropped connections, with
+  exponential backoff and full jitter, up to `VITEC_MAX_ATTEMPTS`;
+- a circuit per installation that opens after `VITEC_CIRCUIT_FAILURE_THRESHOLD` failures in a row
+  and fails fast (`VitecUnavailableError`) until `VITEC_CIRCUIT_OPEN_SECONDS` have passed;
+- a cache for heavy, rarely changing reads (departments, employees).
+401 and 403 are permanent (`VitecUnauthorizedError`, `VitecForbiddenError`): never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+import httpx
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from core.logging import get_logger
+from core.rate_limit import RateLimiter
+from core.settings import VitecSettings
+from domain.jobs import RetryPolicy
+from domain.vitec import (
+    VitecDepartment,
+    VitecEmployee,
+    VitecError,
+    VitecEstate,
+    VitecEstateSummary,
+    VitecForbiddenError,
+    VitecNotFoundError,
+    VitecResponseInvalidError,
+    VitecUnauthorizedError,
+    VitecUnavailableError,
+)
+from repository.vitec import mapping
+
+logger = get_logger(__name__)
+
+_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+_TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.TransportError)
+_KEY = "estate-bff:vitec"
+
+
+class VitecClient:
+    """Reads one installation's data from the Hub; shared by everything in a process."""
+
+    def __init__(
+        self,
+        settings: VitecSettings,
+        redis: Redis,
+        rate_limiter: RateLimiter,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._settings = settings
+        self._redis = redis
+        self._rate_limiter = rate_limiter
+        self._rate = RateLimiter.parse(settings.rate_limit)
+        self._policy = RetryPolicy(settings.retry_base_seconds, settings.retry_cap_seconds)
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url.rstrip("/"),
+            auth=httpx.BasicAuth(settings.username, settings.password.get_secret_value()),
+            headers={"Accept": "application/json"},
+            timeout=httpx.Timeout(settings.timeout_seconds, connect=min(5.0, settings.timeout_seconds)),
+            limits=httpx.Limits(max_connections=settings.max_connections),
+            transport=transport,
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def list_departments(self, installation: str) -> list[VitecDepartment]:
+        payload = await self._cached_json(installation, "Departments")
+        return [mapping.department(raw) for raw in mapping.records(payload, "departments")]
+
+    async def list_employees(self, installation: str) -> list[VitecEmployee]:
+        payload = await self._cached_json(installation, "Employees")
+        return [mapping.employee(raw) for raw in mapping.records(payload, "employees")]
+
+    async def list_estate_summaries(
+        self, installation: str, *, changed_after: datetime | None = None, department_id: int | None = None
+    ) -> list[VitecEstateSummary]:
+        params: dict[str, str] = {}
+        if changed_after is not None:
+            params["changedAfter"] = mapping.format_changed_after(changed_after)
+        if department_id is not None:
+            params["departmentId"] = str(department_id)
+        payload = await self._get_json(installation, "Estates", params)
+        return [mapping.estate_summary(raw) for raw in mapping.records(payload, "estates")]
+
+    async def get_estate(self, installation: str, estate_id: str) -> VitecEstate:
+        payload = await self._get_json(installation, f"Estates/{estate_id}")
+        if not isinstance(payload, dict):
+            raise VitecResponseInvalidError("expected an estate object")
+        return mapping.estate(payload)
+
+    async def get_estate_image(self, installation: str, estate_id: str, image_id: str) -> bytes:
+        response = await self._request(installation, f"Estates/{estate_id}/Images/{image_id}", accept="image/*")
+        return response.content
+
+    async def get_estate_document(self, installation: str, estate_id: str, document_id: str) -> bytes:
+        response = await self._request(installation, f"Estates/{estate_id}/Documents/{document_id}", accept="*/*")
+        return response.content
+
+    async def _cached_json(self, installation: str, resource: str) -> Any:
+        key = f"{_KEY}:cache:{installation}:{resource}"
+        ttl = self._settings.cache_ttl_seconds
+        if ttl:
+            try:
+                cached = await self._redis.get(key)
+            except RedisError:
+                cached = None
+            if cached is not None:
+                return json.loads(cached)
+        payload = await self._get_json(installation, resource)
+        if ttl:
+            try:
+                await self._redis.set(key, json.dumps(payload), ex=ttl)
+            except RedisError as exc:
+                logger.warning("vitec_cache_write_failed", error=repr(exc))
+        return payload
+
+    async def _get_json(self, installation: str, resource: str, params: dict[str, str] | None = None) -> Any:
+        response = await self._request(installation, resource, params=params)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise VitecResponseInvalidError("Vitec answered something that is not JSON") from exc
+
+    async def _request(
+        self, installation: str, resource: str, *, params: dict[str, str] | None = None, accept: str | None = None
+    ) -> httpx.Response:
+        """GET `/{installation}/{resource}`, paced, retried and guarded by the circuit."""
+        path = f"/{installation}/{resource}"
+        headers = {"Accept": accept} if accept else None
+        for attempt in range(1, self._settings.max_attempts + 1):
+            await self._refuse_if_open(installation)
+            await self._rate_limiter.acquire(self._rate, "vitec", installation)
+            try:
+                response = await self._http.get(path, params=params, headers=headers)
+            except _TRANSPORT_ERRORS as exc:
+                delay = self._policy.delay(attempt)
+                logger.warning("vitec_request_failed", path=path, attempt=attempt, error=repr(exc))
+            else:
+                if response.status_code < 400:
+                    await self._record_success(installation)
+                    return response
+                self._raise_permanent(response, path)
+                delay = max(self._policy.delay(attempt), _retry_after(response))
+                logger.warning("vitec_request_retryable", path=path, attempt=attempt, status=response.status_code)
+            await self._record_failure(installation)
+            if attempt < self._settings.max_attempts:
+                await asyncio.sleep(delay)
+        raise VitecUnavailableError(f"{path}: no answer after {self._settings.max_attempts} attempts")
+
+    @staticmethod
+    def _raise_permanent(response: httpx.Response, path: str) -> None:
+        status = response.status_code
+        if status in _RETRYABLE_STATUS:
+            return
+        # The body's format is unknown: log it (bounded), never show it.
+        logger.warning("vitec_request_refused", path=path, status=status, body=response.text[:500])
+        if status == 401:
+            raise VitecUnauthorizedError
+        if status == 403:
+            raise VitecForbiddenError
+        if status == 404:
+            raise VitecNotFoundError(f"{path} was not found")
+        raise VitecError(f"{path}: Vitec answered {status}")
+
+    async def _refuse_if_open(self, installation: str) -> None:
+        try:
+            open_until = await self._redis.get(f"{_KEY}:circuit:{installation}:open-until")
+        except RedisError:
+            return  # the circuit is an optimization; without Redis, requests go through
+        if open_until is not None and float(open_until) > time.time():
+            raise VitecUnavailableError(f"the circuit for {installation} is open")
+
+    async def _record_failure(self, installation: str) -> None:
+        failures_key = f"{_KEY}:circuit:{installation}:failures"
+        try:
+            failures = await self._redis.incr(failures_key)
+            await self._redis.expire(failures_key, int(self._settings.circuit_open_seconds * 4))
+            if failures >= self._settings.circuit_failure_threshold:
+                open_seconds = self._settings.circuit_open_seconds
+                await self._redis.set(
+                    f"{_KEY}:circuit:{installation}:open-until", time.time() + open_seconds, ex=int(open_seconds) + 1
+                )
+                await self._redis.delete(failures_key)
+                logger.warning("vitec_circuit_opened", installation=installation, seconds=open_seconds)
+        except RedisError as exc:
+            logger.warning("vitec_circuit_unavailable", error=repr(exc))
+
+    async def _record_success(self, installation: str) -> None:
+        try:
+            await self._redis.delete(f"{_KEY}:circuit:{installation}:failures")
+        except RedisError as exc:
+            logger.warning("vitec_circuit_unavailable", error=repr(exc))
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """`Retry-After` in seconds (the HTTP-date form is not used by the Hub as far as is known)."""
+    value = response.headers.get("retry-after", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 0.0

@@ -1,0 +1,208 @@
+"""The Vitec client against the simulator: mapping through real HTTP answers, retries that honour
+Retry-After, permanent 401/403, the shared circuit, the cache, dropped connections and timeouts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from core.resources import Resources
+from core.settings import VitecSettings
+from domain.vitec import VitecForbiddenError, VitecNotFoundError, VitecUnauthorizedError, VitecUnavailableError
+from repository.vitec.client import VitecClient
+from tests.conftest import ROOT
+from tests.worker.processes import free_port
+from vitec_simulator.app import create_app
+from vitec_simulator.config import Config
+
+PASSWORD = "simulator-access-key"
+
+
+@dataclass
+class Hub:
+    """A simulator app, its control client, and one installation of its own."""
+
+    app: FastAPI
+    control: httpx.AsyncClient
+    installation: str
+
+    async def faults(self, **spec: object) -> None:
+        response = await self.control.put("/_control/faults", json=spec)
+        assert response.status_code < 300, response.text
+
+    async def stats(self) -> dict[str, object]:
+        stats: dict[str, object] = (await self.control.get("/_control/stats")).json()
+        return stats
+
+
+@pytest.fixture
+async def hub() -> AsyncIterator[Hub]:
+    # An installation name of the test's own: circuit and cache keys in Redis never meet another test's.
+    installation = "T" + uuid.uuid4().hex[:10].upper()
+    app = create_app(Config(installations=(installation, "LOCKED" + installation[1:]),
+                            forbidden_installations=("LOCKED" + installation[1:],), estates=25))  # fmt: skip
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://vitec.test") as control:
+        yield Hub(app, control, installation)
+
+
+def settings(base_url: str = "http://vitec.test", password: str = PASSWORD, **changes: object) -> VitecSettings:
+    values: dict[str, object] = {
+        "base_url": base_url,
+        "username": "estate-bff",
+        "password": password,
+        "max_attempts": 4,
+        "retry_base_seconds": 0.01,
+        "retry_cap_seconds": 0.05,
+        "rate_limit": "1000/second",
+        "circuit_failure_threshold": 10,
+        **changes,
+    }
+    return VitecSettings(**values)  # type: ignore[arg-type]
+
+
+def client_for(hub: Hub, resources: Resources, **changes: object) -> VitecClient:
+    return VitecClient(
+        settings(**changes), resources.redis, resources.rate_limiter, transport=httpx.ASGITransport(app=hub.app)
+    )
+
+
+async def test_reads_map_through_real_answers(hub: Hub, resources: Resources) -> None:
+    client = client_for(hub, resources)
+    try:
+        departments = await client.list_departments(hub.installation)
+        employees = await client.list_employees(hub.installation)
+        summaries = await client.list_estate_summaries(hub.installation)
+        estate = await client.get_estate(hub.installation, summaries[0].vitec_id.lower())
+    finally:
+        await client.close()
+
+    assert len(summaries) == 25
+    assert departments
+    assert employees
+    assert all(employee.department_ids for employee in employees)
+    assert estate.vitec_id == summaries[0].vitec_id
+    assert estate.changed_at is not None
+    assert estate.street
+
+
+async def test_429_is_retried_after_its_retry_after(hub: Hub, resources: Resources) -> None:
+    await hub.faults(status=429, status_count=2, retry_after=1)
+    client = client_for(hub, resources)
+    started = time.monotonic()
+    try:
+        summaries = await client.list_estate_summaries(hub.installation)
+    finally:
+        await client.close()
+
+    assert len(summaries) == 25
+    assert time.monotonic() - started >= 2.0  # two waits of Retry-After: 1
+    assert (await hub.stats())["total"] == 3
+
+
+async def test_5xx_is_retried_then_answers(hub: Hub, resources: Resources) -> None:
+    await hub.faults(status=503, status_count=3)
+    client = client_for(hub, resources)
+    try:
+        assert len(await client.list_estate_summaries(hub.installation)) == 25
+    finally:
+        await client.close()
+
+
+async def test_persistent_5xx_ends_unavailable(hub: Hub, resources: Resources) -> None:
+    await hub.faults(status=500, status_count=-1)
+    client = client_for(hub, resources)
+    try:
+        with pytest.raises(VitecUnavailableError):
+            await client.list_estate_summaries(hub.installation)
+    finally:
+        await client.close()
+    assert (await hub.stats())["total"] == 4
+
+
+async def test_401_and_403_are_permanent_and_never_retried(hub: Hub, resources: Resources) -> None:
+    wrong_password = client_for(hub, resources, password="wrong")
+    right = client_for(hub, resources)
+    try:
+        with pytest.raises(VitecUnauthorizedError):
+            await wrong_password.list_estate_summaries(hub.installation)
+        with pytest.raises(VitecForbiddenError):
+            await right.list_estate_summaries("LOCKED" + hub.installation[1:])
+        with pytest.raises(VitecNotFoundError):
+            await right.get_estate(hub.installation, "00000000-0000-0000-0000-000000000000")
+    finally:
+        await wrong_password.close()
+        await right.close()
+    assert (await hub.stats())["total"] == 3
+
+
+async def test_the_circuit_opens_after_repeated_failures_and_fails_fast(hub: Hub, resources: Resources) -> None:
+    await hub.faults(status=500, status_count=-1)
+    client = client_for(hub, resources, circuit_failure_threshold=3, circuit_open_seconds=30)
+    try:
+        with pytest.raises(VitecUnavailableError):
+            await client.list_estate_summaries(hub.installation)
+        requests_so_far = (await hub.stats())["total"]
+        await hub.control.delete("/_control/faults")
+        with pytest.raises(VitecUnavailableError, match="circuit"):
+            await client.list_estate_summaries(hub.installation)
+    finally:
+        await client.close()
+    assert requests_so_far == 3
+    assert (await hub.stats())["total"] == 3  # open: nothing more was sent
+
+
+async def test_departments_and_employees_are_cached(hub: Hub, resources: Resources) -> None:
+    client = client_for(hub, resources)
+    try:
+        first = await client.list_departments(hub.installation)
+        second = await client.list_departments(hub.installation)
+    finally:
+        await client.close()
+
+    assert first == second
+    assert (await hub.stats())["total"] == 1
+
+
+@pytest.fixture
+def served_hub() -> Iterator[str]:
+    """The simulator as a real server, for faults that need a socket (drops, timeouts)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "vitec_simulator.app:app", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env={"PATH": "/usr/bin:/bin", "SIMULATOR_ESTATES": "10"},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/_control/stats", timeout=0.5)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+async def test_dropped_connections_and_timeouts_are_retried(served_hub: str, resources: Resources) -> None:
+    async with httpx.AsyncClient(base_url=served_hub) as control:
+        await control.put("/_control/faults", json={"drop_count": 1, "timeout_count": 1, "timeout_seconds": 5})
+        client = VitecClient(
+            settings(base_url=served_hub, timeout_seconds=0.5), resources.redis, resources.rate_limiter
+        )
+        try:
+            summaries = await client.list_estate_summaries("DEMOINSTALL")
+        finally:
+            await client.close()
+        stats = (await control.get("/_control/stats")).json()
+
+    assert len(summaries) == 10
+    assert stats["total"] == 3  # a dropped connection, a timeout, then the answer
