@@ -12,7 +12,7 @@
 # Ctrl-C stops everything it started. Running it again reuses the private data directories.
 #
 # Knobs (environment or .env):
-#   RUN_PROCESSES="api worker scheduler"  the Procfile processes to start (space or comma separated)
+#   RUN_PROCESSES="vitec api worker scheduler"  the Procfile processes (vitec only without VITEC_BASE_URL) to start (space or comma separated)
 #   RUN_PRIVATE_SERVICES=1     use private PostgreSQL/Redis even when the local defaults answer
 #                              (for whichever of DATABASE_URL / REDIS_URL is not set)
 #   RUN_POSTGRES_PORT=54329    first port tried for the private PostgreSQL
@@ -235,7 +235,13 @@ REDIS_URL_EXPLICIT=0
 [[ -z ${REDIS_URL:-} ]] || REDIS_URL_EXPLICIT=1
 
 # The Procfile processes to start; later processes (worker, scheduler, ...) are added here.
-RUN_PROCESSES="${RUN_PROCESSES:-api worker scheduler}"
+# The bundled Vitec Hub simulator stands in for Vitec unless VITEC_BASE_URL points at a real Hub.
+if [[ -z ${VITEC_BASE_URL:-} ]]; then
+    DEFAULT_PROCESSES="vitec api worker scheduler"
+else
+    DEFAULT_PROCESSES="api worker scheduler"
+fi
+RUN_PROCESSES="${RUN_PROCESSES:-$DEFAULT_PROCESSES}"
 RUN_PRIVATE_SERVICES="${RUN_PRIVATE_SERVICES:-0}"
 export API_HOST="${API_HOST:-127.0.0.1}"
 export API_PORT="${API_PORT:-8000}"
