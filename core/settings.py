@@ -110,6 +110,8 @@ class VitecSettings(_Group):
     retry_cap_seconds: float = Field(default=30.0, gt=0)
     # What we allow ourselves per installation, across every process (Vitec publishes no limit).
     rate_limit: str = "20/second"
+    # Requests in flight per installation, across every process.
+    max_concurrency: int = Field(default=4, ge=1)
     max_connections: int = Field(default=10, ge=1)
     # After this many failed requests in a row the circuit opens, and stays open this long.
     circuit_failure_threshold: int = Field(default=5, ge=1)

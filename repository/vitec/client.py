@@ -2,7 +2,8 @@
 
 One pooled `httpx.AsyncClient` per process, HTTP Basic auth from settings, and resilience that
 holds across every worker process because its state lives in Redis:
-- a request rate per installation (`VITEC_RATE_LIMIT`), paced rather than failed;
+- a request rate (`VITEC_RATE_LIMIT`) and a number of requests in flight (`VITEC_MAX_CONCURRENCY`)
+  per installation, paced rather than failed;
 - retries of 429 (honouring `Retry-After`), 5xx, timeouts and dropped connections, with
   exponential backoff and full jitter, up to `VITEC_MAX_ATTEMPTS`;
 - a circuit per installation that opens after `VITEC_CIRCUIT_FAILURE_THRESHOLD` failures in a row
@@ -25,6 +26,7 @@ from redis.exceptions import RedisError
 
 from core.logging import get_logger
 from core.rate_limit import RateLimiter
+from core.semaphore import RedisSemaphore
 from core.settings import VitecSettings
 from domain.jobs import RetryPolicy
 from domain.vitec import (
@@ -63,6 +65,8 @@ class VitecClient:
         self._rate_limiter = rate_limiter
         self._rate = RateLimiter.parse(settings.rate_limit)
         self._policy = RetryPolicy(settings.retry_base_seconds, settings.retry_cap_seconds)
+        # A lease outlives any one request (its timeout), so a crashed holder frees its slot.
+        self._in_flight = RedisSemaphore(redis, lease_seconds=settings.timeout_seconds + 5)
         self._http = httpx.AsyncClient(
             base_url=settings.base_url.rstrip("/"),
             auth=httpx.BasicAuth(settings.username, settings.password.get_secret_value()),
@@ -143,7 +147,8 @@ class VitecClient:
             await self._refuse_if_open(installation)
             await self._rate_limiter.acquire(self._rate, "vitec", installation)
             try:
-                response = await self._http.get(path, params=params, headers=headers)
+                async with self._in_flight.hold(f"{_KEY}:in-flight:{installation}", self._settings.max_concurrency):
+                    response = await self._http.get(path, params=params, headers=headers)
             except _TRANSPORT_ERRORS as exc:
                 delay = self._policy.delay(attempt)
                 logger.warning("vitec_request_failed", path=path, attempt=attempt, error=repr(exc))

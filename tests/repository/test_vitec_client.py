@@ -3,6 +3,7 @@ Retry-After, permanent 401/403, the shared circuit, the cache, dropped connectio
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -206,3 +207,17 @@ async def test_dropped_connections_and_timeouts_are_retried(served_hub: str, res
 
     assert len(summaries) == 10
     assert stats["total"] == 3  # a dropped connection, a timeout, then the answer
+
+
+async def test_requests_in_flight_per_installation_are_limited(hub: Hub, resources: Resources) -> None:
+    await hub.faults(latency_ms=150)
+    clients = [client_for(hub, resources, max_concurrency=2) for _ in range(2)]  # two "processes"
+    started = time.monotonic()
+    try:
+        await asyncio.gather(*(clients[n % 2].list_estate_summaries(hub.installation) for n in range(6)))
+    finally:
+        for client in clients:
+            await client.close()
+
+    # Six requests of 150 ms, two at a time: three rounds, never one.
+    assert time.monotonic() - started >= 0.45
