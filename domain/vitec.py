@@ -15,6 +15,14 @@ from domain.errors import AppError
 JsonObject = dict[str, Any]
 
 
+class SyncMode(StrEnum):
+    """`incremental` fetches what changed since the watermark; `full` re-lists everything and marks
+    estates that vanished from Vitec as deleted."""
+
+    INCREMENTAL = "incremental"
+    FULL = "full"
+
+
 class BrokerRole(StrEnum):
     MAIN_BROKER = "main_broker"
     RESPONSIBLE_BROKER = "responsible_broker"

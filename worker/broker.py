@@ -18,6 +18,7 @@ from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import get_settings
 from service.job_runner import JobRunner
+from service.vitec_sync import close_vitec_clients
 from service.workers import register_alive, unregister
 
 settings = get_settings()
@@ -62,6 +63,7 @@ async def shutdown(state: TaskiqState) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await state.keep_alive
     resources: Resources = state.resources
+    await close_vitec_clients()
     with contextlib.suppress(RedisError):
         await unregister(resources)
     await resources.close()

@@ -14,6 +14,7 @@ from domain.jobs import JobKind
 from service.job_runner import JobHandler, JobRunner
 from service.maintenance import cleanup
 from service.scheduling import ScheduleScope
+from service.vitec_sync import sync as vitec_sync
 from worker.broker import broker
 
 logger = get_logger(__name__)
@@ -54,3 +55,4 @@ register_job_task(
     cleanup,
     schedule=[{"cron": get_settings().jobs.cleanup_cron, "schedule_id": JobKind.MAINTENANCE_CLEANUP.value}],
 )
+register_job_task(broker, JobKind.VITEC_SYNC, vitec_sync, scope=ScheduleScope.ORGANIZATION)

@@ -6,5 +6,29 @@ from repository.models.job import Job
 from repository.models.organization import Organization
 from repository.models.refresh_token import RefreshToken
 from repository.models.user import User
+from repository.models.vitec import (
+    Department,
+    Employee,
+    Estate,
+    EstateBroker,
+    EstateImage,
+    EstateVitecDocument,
+    VitecSyncState,
+)
 
-__all__ = ["Base", "BaseTableModel", "IdempotencyKey", "Job", "Organization", "RefreshToken", "User"]
+__all__ = [
+    "Base",
+    "BaseTableModel",
+    "Department",
+    "Employee",
+    "Estate",
+    "EstateBroker",
+    "EstateImage",
+    "EstateVitecDocument",
+    "IdempotencyKey",
+    "Job",
+    "Organization",
+    "RefreshToken",
+    "User",
+    "VitecSyncState",
+]

@@ -1,0 +1,143 @@
+"""`vitec.sync`: departments → employees → estate summaries → details of the estates that changed.
+
+Batched upserts that leave equal rows untouched, so running a sync twice changes nothing. The
+watermark is the newest change date Vitec reported; an incremental sync asks for changes after it
+less an overlap (Vitec's listing and clocks are not exact), and fetches details only where the
+listed change date is newer than the stored one. A full sync lists everything and marks estates
+that are gone as deleted. Vitec's 401/403 end the job at once; outages are retried by the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from core.resources import Resources
+from domain.jobs import PermanentJobError, TransientJobError
+from domain.vitec import (
+    SyncMode,
+    VitecError,
+    VitecEstate,
+    VitecEstateSummary,
+    VitecForbiddenError,
+    VitecNotFoundError,
+    VitecUnauthorizedError,
+)
+from repository.organizations import OrganizationRepository
+from repository.vitec.client import VitecClient
+from repository.vitec_read_model import UpsertResult, VitecReadModelRepository
+from service.job_runner import JobContext
+
+OVERLAP = timedelta(minutes=5)
+DETAIL_BATCH = 50
+DETAIL_CONCURRENCY = 8
+
+_clients: dict[int, VitecClient] = {}
+
+
+def vitec_client(resources: Resources) -> VitecClient:
+    """The process's Vitec client (one pooled HTTP client per process and settings)."""
+    client = _clients.get(id(resources))
+    if client is None:
+        client = _clients[id(resources)] = VitecClient(
+            resources.settings.vitec, resources.redis, resources.rate_limiter
+        )
+    return client
+
+
+async def close_vitec_clients() -> None:
+    while _clients:
+        await _clients.popitem()[1].close()
+
+
+async def sync(context: JobContext) -> dict[str, Any]:
+    """Run one sync of the job's organization; the result counts what was written."""
+    mode = SyncMode(context.payload.get("mode", SyncMode.INCREMENTAL.value))
+    if context.organization_id is None:
+        raise PermanentJobError("a Vitec sync needs an organization", code="vitec_sync_without_organization")
+    organization = await OrganizationRepository(context.session).get(context.organization_id)
+    if organization is None:
+        raise PermanentJobError("the organization no longer exists", code="organization_not_found")
+    try:
+        return await _sync(context, organization.id, organization.vitec_installation_id, mode)
+    except (VitecUnauthorizedError, VitecForbiddenError) as exc:
+        raise PermanentJobError(exc.detail, code=exc.code) from exc
+    except VitecError as exc:
+        raise TransientJobError(exc.detail, code=exc.code) from exc
+
+
+async def _sync(context: JobContext, organization_id: uuid.UUID, installation: str, mode: SyncMode) -> dict[str, Any]:
+    client = vitec_client(context.resources)
+    repository = VitecReadModelRepository(context.session)
+    await context.progress(2, "departments")
+    departments = await repository.upsert_departments(organization_id, await client.list_departments(installation))
+    await context.progress(8, "employees")
+    employees = await repository.upsert_employees(organization_id, await client.list_employees(installation))
+    state = await repository.sync_state(organization_id)
+    watermark = state.watermark if state is not None else None
+    changed_after = watermark - OVERLAP if mode is SyncMode.INCREMENTAL and watermark is not None else None
+    await context.progress(12, "estate listing")
+    summaries = await client.list_estate_summaries(installation, changed_after=changed_after)
+    stored = await repository.estate_change_dates(organization_id)
+    changed = [summary for summary in summaries if _needs_details(summary, stored.get(summary.vitec_id))]
+    estates = await _sync_details(context, client, repository, organization_id, installation, changed)
+    deleted = 0
+    if mode is SyncMode.FULL:
+        deleted = await repository.mark_missing_deleted(organization_id, {summary.vitec_id for summary in summaries})
+    newest = max((summary.changed_at for summary in summaries if summary.changed_at), default=None)
+    await repository.save_sync_state(
+        organization_id,
+        watermark=max(filter(None, (watermark, newest)), default=None),
+        last_success_at=datetime.now(UTC),
+    )
+    return {
+        "mode": mode.value,
+        "departments": _counts(departments),
+        "employees": _counts(employees),
+        "estates": {**_counts(estates), "listed": len(summaries), "fetched": len(changed), "deleted": deleted},
+    }
+
+
+async def _sync_details(
+    context: JobContext,
+    client: VitecClient,
+    repository: VitecReadModelRepository,
+    organization_id: uuid.UUID,
+    installation: str,
+    changed: Sequence[VitecEstateSummary],
+) -> UpsertResult:
+    departments = await repository.department_ids(organization_id)
+    employees = await repository.employee_ids(organization_id)
+    limit = asyncio.Semaphore(DETAIL_CONCURRENCY)
+
+    async def fetch(summary: VitecEstateSummary) -> VitecEstate | None:
+        async with limit:
+            try:
+                return await client.get_estate(installation, summary.vitec_id)
+            except VitecNotFoundError:  # deleted between the listing and now; a full sync marks it
+                return None
+
+    written = UpsertResult(0, 0)
+    for start in range(0, len(changed), DETAIL_BATCH):
+        batch = await asyncio.gather(*(fetch(summary) for summary in changed[start : start + DETAIL_BATCH]))
+        estates = [estate for estate in batch if estate is not None]
+        written += await repository.upsert_estates(organization_id, estates, departments, employees)
+        done = min(start + DETAIL_BATCH, len(changed))
+        await context.progress(15 + 80 * done // max(1, len(changed)), f"estates {done} of {len(changed)}")
+    return written
+
+
+def _needs_details(summary: VitecEstateSummary, stored: tuple[datetime | None, bool] | None) -> bool:
+    if stored is None:
+        return True
+    stored_changed_at, deleted = stored
+    if deleted or summary.changed_at is None or stored_changed_at is None:
+        return True
+    return summary.changed_at > stored_changed_at
+
+
+def _counts(result: UpsertResult) -> dict[str, int]:
+    return {"inserted": result.inserted, "updated": result.updated}

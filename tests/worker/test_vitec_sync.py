@@ -1,0 +1,211 @@
+"""`vitec.sync` against the simulator over HTTP, run by the real job runner on committed rows."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from core.resources import Resources
+from core.settings import Settings, VitecSettings
+from repository.models import Estate, Job, Organization
+from repository.organizations import OrganizationRepository
+from service.dispatch import transaction
+from service.job_runner import JobRunner
+from service.jobs import JobService
+from service.vitec_sync import close_vitec_clients, sync
+from tests.conftest import ROOT
+from tests.worker.processes import free_port
+
+ESTATES = 60
+DETAIL_ROUTE = "GET /{inst}/Estates/{estateId}"
+
+
+@dataclass
+class Simulator:
+    url: str
+    installation: str
+    control: httpx.AsyncClient
+
+    async def detail_requests(self) -> int:
+        stats: dict[str, Any] = (await self.control.get("/_control/stats")).json()
+        return int(stats["routes"].get(DETAIL_ROUTE, 0))
+
+
+@pytest.fixture(scope="module")
+def simulator_process() -> Iterator[tuple[str, list[str]]]:
+    """One simulator for the module, with an installation for each test (organizations are unique
+    per installation, and every test gets an organization of its own)."""
+    installations = ["SYNC" + uuid.uuid4().hex[:8].upper() for _ in range(8)]
+    port = free_port()
+    env = {**os.environ, "SIMULATOR_INSTALLATIONS": ",".join(installations), "SIMULATOR_ESTATES": str(ESTATES)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "vitec_simulator.app:app", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/_control/stats", timeout=0.5)
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield url, installations
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture
+async def simulator(simulator_process: tuple[str, list[str]]) -> AsyncIterator[Simulator]:
+    url, installations = simulator_process
+    async with httpx.AsyncClient(base_url=url) as control:
+        await control.delete("/_control/faults")
+        yield Simulator(url, installations.pop(), control)
+
+
+def vitec_settings(url: str, **changes: object) -> VitecSettings:
+    values: dict[str, object] = {
+        "base_url": url, "rate_limit": "1000/second", "retry_base_seconds": 0.01, "retry_cap_seconds": 0.1,
+        "cache_ttl_seconds": 0, "max_concurrency": 8, **changes,
+    }  # fmt: skip
+    return VitecSettings(**values)  # type: ignore[arg-type]
+
+
+async def hub_resources(settings: Settings, url: str, **changes: object) -> Resources:
+    resources = Resources.build(settings.model_copy(update={"vitec": vitec_settings(url, **changes)}))
+    await resources.start_producer()
+    return resources
+
+
+@pytest.fixture
+async def hub(settings: Settings, simulator: Simulator, migrated_database: str) -> AsyncIterator[Resources]:
+    resources = await hub_resources(settings, simulator.url)
+    yield resources
+    await close_vitec_clients()
+    await resources.close()
+
+
+@pytest.fixture
+async def organization_id(hub: Resources, simulator: Simulator) -> uuid.UUID:
+    async with transaction(hub) as session:
+        organization = await OrganizationRepository(session).add(
+            Organization(name="Sync AS", vitec_installation_id=simulator.installation)
+        )
+    return organization.id
+
+
+async def run_sync(resources: Resources, organization_id: uuid.UUID, mode: str) -> Job:
+    async with transaction(resources) as session:
+        started = await JobService(session, resources).start(
+            None, "vitec.sync", organization_id=organization_id, payload={"mode": mode}
+        )
+    await JobRunner(resources).run(started.job.id, "vitec.sync", sync)
+    async with resources.session_factory() as session:
+        job = await session.get(Job, started.job.id)
+    assert job is not None
+    return job
+
+
+async def stored(resources: Resources, organization_id: uuid.UUID) -> dict[str, Estate]:
+    async with resources.session_factory() as session:
+        rows = (await session.execute(select(Estate).where(Estate.organization_id == organization_id))).scalars()
+        return {estate.vitec_id: estate for estate in rows}
+
+
+async def test_full_sync_then_a_rerun_changes_nothing(
+    hub: Resources, simulator: Simulator, organization_id: uuid.UUID
+) -> None:
+    first = await run_sync(hub, organization_id, "full")
+    after_first = await stored(hub, organization_id)
+    details = await simulator.detail_requests()
+
+    second = await run_sync(hub, organization_id, "full")
+    after_second = await stored(hub, organization_id)
+
+    assert first.status == "succeeded", first.error_message
+    assert first.result is not None
+    assert first.result["estates"]["inserted"] == ESTATES
+    assert first.result["departments"]["inserted"] == 4
+    assert first.result["employees"]["inserted"] == 20
+    assert len(after_first) == ESTATES
+    assert all(estate.street and estate.status for estate in after_first.values())
+    assert second.status == "succeeded"
+    assert second.result is not None
+    assert second.result["estates"] == {"inserted": 0, "updated": 0, "listed": ESTATES, "fetched": 0, "deleted": 0}
+    assert second.result["departments"] == second.result["employees"] == {"inserted": 0, "updated": 0}
+    assert await simulator.detail_requests() == details  # nothing refetched
+    assert {k: v.updated_at for k, v in after_second.items()} == {k: v.updated_at for k, v in after_first.items()}
+
+
+async def test_incremental_fetches_only_what_changed(
+    hub: Resources, simulator: Simulator, organization_id: uuid.UUID
+) -> None:
+    await run_sync(hub, organization_id, "full")
+    before = await stored(hub, organization_id)
+    mutated = (
+        await simulator.control.post(f"/_control/estates/{simulator.installation}/mutate-random", params={"count": 5})
+    ).json()["estateIds"]
+    details = await simulator.detail_requests()
+
+    job = await run_sync(hub, organization_id, "incremental")
+
+    after = await stored(hub, organization_id)
+    assert job.status == "succeeded", job.error_message
+    assert await simulator.detail_requests() - details == 5
+    changed = {vitec_id for vitec_id in after if after[vitec_id].updated_at != before[vitec_id].updated_at}
+    assert changed == {vitec_id.upper() for vitec_id in mutated}
+
+
+async def test_full_sync_marks_vanished_estates_deleted(
+    hub: Resources, simulator: Simulator, organization_id: uuid.UUID
+) -> None:
+    await run_sync(hub, organization_id, "full")
+    gone = sorted(await stored(hub, organization_id))[:2]
+    for vitec_id in gone:
+        await simulator.control.delete(f"/_control/estates/{simulator.installation}/{vitec_id}")
+
+    job = await run_sync(hub, organization_id, "full")
+
+    after = await stored(hub, organization_id)
+    assert job.result is not None
+    assert job.result["estates"]["deleted"] == 2
+    assert {vitec_id for vitec_id, estate in after.items() if estate.deleted_at is not None} == set(gone)
+
+
+async def test_faults_are_ridden_out_and_the_result_is_exact(
+    hub: Resources, simulator: Simulator, organization_id: uuid.UUID
+) -> None:
+    # Dropped connections mid-answer, then 503s: four failures, one fewer than the client's attempts
+    # (429 with Retry-After is covered by the client's own tests).
+    await simulator.control.put("/_control/faults", json={"status": 503, "status_count": 2, "drop_count": 2})
+
+    job = await run_sync(hub, organization_id, "full")
+
+    assert job.status == "succeeded", job.error_message
+    assert len(await stored(hub, organization_id)) == ESTATES
+    stats = (await simulator.control.get("/_control/stats")).json()
+    assert stats["statuses"].get("503") == 2
+    assert sum(stats["faults"].values()) == 4  # every fault was served to this sync, and ridden out
+
+
+async def test_wrong_credentials_fail_at_once_with_a_stable_code(
+    settings: Settings, simulator: Simulator, organization_id: uuid.UUID
+) -> None:
+    resources = await hub_resources(settings, simulator.url, password="not-the-key")
+    try:
+        job = await run_sync(resources, organization_id, "full")
+    finally:
+        await close_vitec_clients()
+        await resources.close()
+
+    assert (job.status, job.error_code, job.attempts) == ("failed", "vitec_unauthorized", 1)
