@@ -10,8 +10,10 @@ from core.database import unit_of_work
 from core.logging import configure_logging
 from core.resources import Resources
 from core.settings import get_settings
+from domain.vitec import SyncMode
 from repository.admin import create_database_if_missing, postgres_answers, redis_answers
 from service.organizations import OrganizationService
+from service.vitec_sync import queue_seed_sync
 
 
 async def seed() -> int:
@@ -36,6 +38,20 @@ async def seed() -> int:
         f"admin {settings.seed.admin_email}: {'created' if result.admin_created else 'already there'}"
     )
     return 0
+
+
+async def sync(mode: str) -> int:
+    """Queue a Vitec sync for the SEED_* organization; a worker runs it (an active one is reused)."""
+    settings = get_settings()
+    configure_logging(settings.app)
+    resources = Resources.build(settings)
+    await resources.start_producer()
+    try:
+        job_id = await queue_seed_sync(resources, SyncMode(mode))
+    finally:
+        await resources.close()
+    print(f"vitec.sync queued: job {job_id}" if job_id else "no organization for SEED_VITEC_INSTALLATION_ID")  # noqa: T201
+    return 0 if job_id else 1
 
 
 async def ensure_database() -> int:

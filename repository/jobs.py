@@ -348,6 +348,21 @@ class JobRepository(Repository[Job]):
             statement = statement.where(Job.organization_id == organization_id)
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def latest_of_kind(
+        self, organization_id: uuid.UUID, kind: str, status: JobStatus | None = None
+    ) -> Job | None:
+        statement = self.select().where(Job.organization_id == organization_id, Job.kind == kind)
+        if status is not None:
+            statement = statement.where(Job.status == status.value)
+        return await self.one_or_none(statement.order_by(Job.created_at.desc(), Job.id.desc()).limit(1))
+
+    async def active_with_dedupe_key(self, organization_id: uuid.UUID, dedupe_key: str) -> Job | None:
+        return await self.one_or_none(
+            self.select().where(
+                Job.organization_id == organization_id, Job.dedupe_key == dedupe_key, Job.status.in_(ACTIVE)
+            )
+        )
+
     async def delete_finished_before(self, cutoff: datetime) -> int:
         statement = delete(Job).where(Job.finished_at < cutoff).returning(Job.id)
         return len((await self.session.execute(statement)).all())

@@ -292,6 +292,9 @@ say "migrating (alembic upgrade head)"
 uv run --frozen alembic upgrade head
 say "seeding the demo organization and admin"
 cli seed
+# The seeded organization syncs at once (the worker runs it when it starts), so /docs has data.
+say "queueing a first Vitec sync of the demo organization"
+cli sync --mode full || say "no first sync queued (see above)"
 
 # --- 5. processes ------------------------------------------------------------------------------
 

@@ -12,11 +12,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from core.resources import Resources
-from domain.jobs import PermanentJobError, TransientJobError
+from core.settings import VitecSettings
+from domain.jobs import JobKind, JobStatus, PermanentJobError, TransientJobError
+from domain.users import Principal
 from domain.vitec import (
     SyncMode,
     VitecError,
@@ -26,16 +31,33 @@ from domain.vitec import (
     VitecNotFoundError,
     VitecUnauthorizedError,
 )
+from repository.jobs import JobRepository
 from repository.organizations import OrganizationRepository
 from repository.vitec.client import VitecClient
 from repository.vitec_read_model import UpsertResult, VitecReadModelRepository
+from service.dispatch import transaction
 from service.job_runner import JobContext
+from service.jobs import IdempotencyRequest, JobService, JobStart
 
 OVERLAP = timedelta(minutes=5)
 DETAIL_BATCH = 50
 DETAIL_CONCURRENCY = 8
 
 _clients: dict[int, VitecClient] = {}
+
+
+def sync_schedules(settings: VitecSettings) -> list[dict[str, Any]]:
+    """An incremental sync every interval (0 disables it) and a full one on the nightly cron (Oslo time)."""
+    schedules: list[dict[str, Any]] = [
+        {"cron": settings.full_sync_cron, "cron_offset": "Europe/Oslo", "schedule_id": "vitec.sync.full",
+         "kwargs": {"mode": SyncMode.FULL.value}},
+    ]  # fmt: skip
+    if settings.sync_interval_seconds:
+        schedules.append(
+            {"interval": settings.sync_interval_seconds, "schedule_id": "vitec.sync.incremental",
+             "kwargs": {"mode": SyncMode.INCREMENTAL.value}}
+        )  # fmt: skip
+    return schedules
 
 
 def vitec_client(resources: Resources) -> VitecClient:
@@ -141,3 +163,64 @@ def _needs_details(summary: VitecEstateSummary, stored: tuple[datetime | None, b
 
 def _counts(result: UpsertResult) -> dict[str, int]:
     return {"inserted": result.inserted, "updated": result.updated}
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    last_success_at: datetime | None
+    last_attempt_at: datetime | None
+    last_error_code: str | None
+    last_error_message: str | None
+    watermark: datetime | None
+    departments: int
+    employees: int
+    estates: int
+    active_job_id: uuid.UUID | None
+
+
+async def request_sync(
+    jobs: JobService, principal: Principal, mode: SyncMode, idempotency: IdempotencyRequest | None
+) -> JobStart:
+    """Start a sync of the caller's organization (admins); while one is active, that one answers."""
+    principal.require_admin()
+    return await jobs.start(
+        principal, JobKind.VITEC_SYNC, payload={"mode": mode.value}, dedupe_key=JobKind.VITEC_SYNC.value,
+        idempotency=idempotency,
+    )  # fmt: skip
+
+
+async def sync_status(session: AsyncSession, principal: Principal) -> SyncStatus:
+    """The organization's last sync: its outcome, the watermark, and the live totals of the read model."""
+    organization_id = principal.organization_id
+    read_model = VitecReadModelRepository(session)
+    jobs = JobRepository(session)
+    state = await read_model.sync_state(organization_id)
+    latest = await jobs.latest_of_kind(organization_id, JobKind.VITEC_SYNC)
+    failed = latest is not None and latest.status == JobStatus.FAILED.value
+    active = await jobs.active_with_dedupe_key(organization_id, JobKind.VITEC_SYNC.value)
+    departments, employees, estates = await read_model.counts(organization_id)
+    return SyncStatus(
+        last_success_at=state.last_success_at if state else None,
+        last_attempt_at=(latest.started_at or latest.created_at) if latest else None,
+        last_error_code=latest.error_code if failed and latest else None,
+        last_error_message=latest.error_message if failed and latest else None,
+        watermark=state.watermark if state else None,
+        departments=departments,
+        employees=employees,
+        estates=estates,
+        active_job_id=active.id if active else None,
+    )
+
+
+async def queue_seed_sync(resources: Resources, mode: SyncMode) -> uuid.UUID | None:
+    """Queue a sync of the organization named by SEED_VITEC_INSTALLATION_ID (ops and `make run`)."""
+    installation = resources.settings.seed.vitec_installation_id.strip().upper()
+    async with transaction(resources) as session:
+        organization = await OrganizationRepository(session).get_by_installation_id(installation)
+        if organization is None:
+            return None
+        started = await JobService(session, resources).start(
+            None, JobKind.VITEC_SYNC, organization_id=organization.id, payload={"mode": mode.value},
+            dedupe_key=JobKind.VITEC_SYNC.value,
+        )  # fmt: skip
+    return started.job.id

@@ -20,7 +20,7 @@ from core.logging import get_logger
 from core.resources import Resources
 from core.settings import get_settings
 from service.job_sweeper import JobSweeper
-from service.scheduling import ScheduleScope, create_tick_jobs, tick_of
+from service.scheduling import ScheduleScope, Tick, create_tick_jobs, tick_of
 from worker.broker import broker
 
 logger = get_logger("scheduler")
@@ -45,10 +45,14 @@ class JobScheduler(TaskiqScheduler):
         tick = tick_of(datetime.now(UTC), interval_seconds=seconds or None)
         created = await create_tick_jobs(
             self.resources,
-            kind=task.task_name,
-            schedule_id=task.schedule_id,
-            tick=tick,
-            scope=ScheduleScope(task.labels.get("schedule_scope", ScheduleScope.SYSTEM.value)),
+            Tick(
+                kind=task.task_name,
+                schedule_id=task.schedule_id,
+                at=tick,
+                scope=ScheduleScope(task.labels.get("schedule_scope", ScheduleScope.SYSTEM.value)),
+                payload=dict(task.kwargs),
+                dedupe_key=task.labels.get("dedupe_key"),
+            ),
         )
         logger.info("schedule_fired", schedule_id=task.schedule_id, tick=tick.isoformat(), jobs=len(created))
 

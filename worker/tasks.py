@@ -15,6 +15,7 @@ from service.job_runner import JobHandler, JobRunner
 from service.maintenance import cleanup
 from service.scheduling import ScheduleScope
 from service.vitec_sync import sync as vitec_sync
+from service.vitec_sync import sync_schedules
 from worker.broker import broker
 
 logger = get_logger(__name__)
@@ -27,6 +28,7 @@ def register_job_task(
     *,
     schedule: list[dict[str, Any]] | None = None,
     scope: ScheduleScope = ScheduleScope.SYSTEM,
+    dedupe_key: str | None = None,
 ) -> None:
     """Register the task that runs jobs of `kind` with `handler` (and its schedules, if any)."""
 
@@ -44,6 +46,8 @@ def register_job_task(
         await runner.run(parsed, kind, handler)
 
     labels: dict[str, Any] = {"schedule_scope": scope.value}
+    if dedupe_key:
+        labels["dedupe_key"] = dedupe_key
     if schedule:
         labels["schedule"] = schedule
     target.register_task(run_job, task_name=kind, **labels)
@@ -55,4 +59,11 @@ register_job_task(
     cleanup,
     schedule=[{"cron": get_settings().jobs.cleanup_cron, "schedule_id": JobKind.MAINTENANCE_CLEANUP.value}],
 )
-register_job_task(broker, JobKind.VITEC_SYNC, vitec_sync, scope=ScheduleScope.ORGANIZATION)
+register_job_task(
+    broker,
+    JobKind.VITEC_SYNC,
+    vitec_sync,
+    schedule=sync_schedules(get_settings().vitec),
+    scope=ScheduleScope.ORGANIZATION,
+    dedupe_key=JobKind.VITEC_SYNC.value,
+)
