@@ -29,6 +29,8 @@ def service_env(settings: Settings, **overrides: str) -> dict[str, str]:
             "ENVIRONMENT": "test",
             "LOG_LEVEL": "INFO",
             "PASSWORD_HASH_MEMORY_KIB": "1024",
+            # No scheduled syncs of every test organization against a Vitec that is not there.
+            "VITEC_SYNC_INTERVAL_SECONDS": "0",
             **{f"JOB_{name.upper()}": str(value) for name, value in TEST_JOB_SETTINGS.items()},
         }
     )
