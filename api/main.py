@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from api.exceptions import install_exception_handlers, problem_only_openapi
 from api.middleware import JsonBodyLimitMiddleware, RequestContextMiddleware
 from api.pagination import CursorCodec
-from api.routes import admin, auth, health, jobs, sync, users
+from api.routes import admin, auth, estates, health, jobs, sync, users
 from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import Settings, get_settings
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problem_only_openapi(app)
 
     # Jobs first: job polling is the hot path, and routes are matched in order.
-    for router in (jobs.router, auth.router, users.router, admin.router, sync.router):
+    for router in (jobs.router, auth.router, users.router, admin.router, sync.router, estates.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
 

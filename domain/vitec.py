@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from domain.errors import AppError
+from domain.errors import AppError, NotFoundError
 
 JsonObject = dict[str, Any]
 
@@ -165,3 +165,13 @@ class VitecUnavailableError(VitecError):
 class VitecResponseInvalidError(VitecError):
     code = "vitec_response_invalid"
     title = "Vitec answered something we cannot read"
+
+
+class EstateNotFoundError(NotFoundError):
+    code = "estate_not_found"
+    title = "Estate not found"
+
+
+class EstateImageNotFoundError(NotFoundError):
+    code = "estate_image_not_found"
+    title = "Image not found"

@@ -9,19 +9,25 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from asgi_lifespan import LifespanManager
+from sqlalchemy import event, select
 
+from api.main import create_app
 from core.resources import Resources
+from core.security import TokenType
 from core.settings import Settings, VitecSettings
+from domain.users import UserRole
 from repository.models import Estate, Job, Organization
 from repository.organizations import OrganizationRepository
 from service.dispatch import transaction
 from service.job_runner import JobRunner
 from service.jobs import JobService
+from service.users import UserService
 from service.vitec_sync import close_vitec_clients, sync
 from tests.conftest import ROOT
 from tests.worker.processes import free_port
@@ -45,7 +51,7 @@ class Simulator:
 def simulator_process() -> Iterator[tuple[str, list[str]]]:
     """One simulator for the module, with an installation for each test (organizations are unique
     per installation, and every test gets an organization of its own)."""
-    installations = ["SYNC" + uuid.uuid4().hex[:8].upper() for _ in range(8)]
+    installations = ["SYNC" + uuid.uuid4().hex[:8].upper() for _ in range(16)]
     port = free_port()
     env = {**os.environ, "SIMULATOR_INSTALLATIONS": ",".join(installations), "SIMULATOR_ESTATES": str(ESTATES)}
     process = subprocess.Popen(
@@ -209,3 +215,138 @@ async def test_wrong_credentials_fail_at_once_with_a_stable_code(
         await resources.close()
 
     assert (job.status, job.error_code, job.attempts) == ("failed", "vitec_unauthorized", 1)
+
+
+@pytest.fixture
+async def synced(hub: Resources, simulator: Simulator, organization_id: uuid.UUID) -> uuid.UUID:
+    job = await run_sync(hub, organization_id, "full")
+    assert job.status == "succeeded", job.error_message
+    return organization_id
+
+
+@pytest.fixture
+async def api(settings: Settings, simulator: Simulator, synced: uuid.UUID) -> AsyncIterator[httpx.AsyncClient]:
+    """The API, reading the synced organization's data, signed in as one of its brokers."""
+    app = create_app(settings.model_copy(update={"vitec": vitec_settings(simulator.url)}))
+    async with LifespanManager(app):
+        resources: Resources = app.state.resources
+        async with transaction(resources) as session:
+            user = await UserService(session, resources.password_hasher).create_in_organization(
+                synced, email=f"reader-{uuid.uuid4().hex[:8]}@example.com", full_name="Reader",
+                password="long enough password", role=UserRole.BROKER,
+            )  # fmt: skip
+        token, _ = resources.token_codec.encode(
+            subject=user.id, organization_id=synced, role="broker", token_type=TokenType.ACCESS, ttl=timedelta(hours=1)
+        )
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as client:
+            yield client
+        await close_vitec_clients()
+
+
+async def walk(api: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = (await api.get(path, params={**params, **({"cursor": cursor} if cursor else {})})).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+async def test_the_estate_list_pages_through_every_estate_once(api: httpx.AsyncClient) -> None:
+    estates = await walk(api, "/api/v1/estates", limit=25)
+
+    assert len(estates) == len({e["id"] for e in estates}) == ESTATES
+    assert all(e["status"] and e["address"]["street"] for e in estates)
+    assert [e["updated_at"] for e in estates] == sorted((e["updated_at"] for e in estates), reverse=True)
+
+
+async def test_filters(api: httpx.AsyncClient) -> None:
+    estates = await walk(api, "/api/v1/estates", limit=100)
+    sample = next(e for e in estates if e["broker_ids"] and e["department_id"])
+    status = sample["status"]
+    words = f"{sample['address']['city']} {sample['address']['street'].split()[0]}".upper()
+
+    by_status = await walk(api, "/api/v1/estates", status=status)
+    by_department = await walk(api, "/api/v1/estates", department_id=sample["department_id"])
+    by_broker = await walk(api, "/api/v1/estates", broker_id=sample["broker_ids"][0])
+    by_words = await walk(api, "/api/v1/estates", q=words)
+    since_future = await walk(api, "/api/v1/estates", updated_since="2999-01-01T00:00:00Z")
+
+    assert {e["id"] for e in by_status} == {e["id"] for e in estates if e["status"] == status}
+    assert {e["id"] for e in by_department} == {
+        e["id"] for e in estates if e["department_id"] == sample["department_id"]
+    }
+    assert {e["id"] for e in by_broker} == {e["id"] for e in estates if sample["broker_ids"][0] in e["broker_ids"]}
+    assert sample["id"] in {e["id"] for e in by_words}
+    assert all(sample["address"]["city"].lower() in f"{e['address']['city']}".lower() for e in by_words)
+    assert since_future == []
+
+
+async def test_a_page_costs_the_same_queries_whatever_its_size(api: httpx.AsyncClient, hub: Resources) -> None:
+    transport = api._transport  # the app under test
+    app = transport.app  # type: ignore[attr-defined]
+    engine = app.state.resources.engine.sync_engine
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await api.get("/api/v1/estates", params={"limit": 5})
+        small = len(statements)
+        statements.clear()
+        await api.get("/api/v1/estates", params={"limit": 60})
+        large = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert small == large
+
+
+async def test_estate_detail_with_images_brokers_department_and_image_bytes(api: httpx.AsyncClient) -> None:
+    estates = await walk(api, "/api/v1/estates", limit=100)
+    listed = next(e for e in estates if e["thumbnail_url"] and e["broker_ids"] and e["department_id"])
+
+    detail = (await api.get(f"/api/v1/estates/{listed['id']}")).json()
+    image = await api.get(detail["images"][0]["url"])
+
+    assert detail["id"] == listed["id"]
+    assert detail["department"]["id"] == listed["department_id"]
+    assert {b["employee_id"] for b in detail["brokers"]} >= set(listed["broker_ids"])
+    assert all(b["name"] for b in detail["brokers"] if b["employee_id"])
+    assert detail["images"][0]["url"] == listed["thumbnail_url"]
+    assert image.status_code == 200
+    assert image.content.startswith(b"\x89PNG")
+
+
+async def test_missing_deleted_and_foreign_estates_are_404(
+    api: httpx.AsyncClient, hub: Resources, simulator: Simulator, synced: uuid.UUID
+) -> None:
+    estates = await walk(api, "/api/v1/estates", limit=100)
+    gone = estates[0]
+    await simulator.control.delete(f"/_control/estates/{simulator.installation}/{gone['vitec_estate_id']}")
+    await run_sync(hub, synced, "full")
+
+    deleted = await api.get(f"/api/v1/estates/{gone['id']}")
+    unknown = await api.get(f"/api/v1/estates/{uuid.uuid4()}")
+    listed_after = {e["id"] for e in await walk(api, "/api/v1/estates", limit=100)}
+
+    assert deleted.status_code == unknown.status_code == 404
+    assert deleted.json()["internal_code"] == "estate_not_found"
+    assert gone["id"] not in listed_after
+    assert len(listed_after) == ESTATES - 1
+
+
+async def test_departments_and_employees(api: httpx.AsyncClient) -> None:
+    departments = await walk(api, "/api/v1/departments", limit=3)
+    employees = await walk(api, "/api/v1/employees", limit=7)
+
+    assert len(departments) == 4
+    assert len(employees) == 20
+    assert all(d["name"] for d in departments)
+    assert all(e["vitec_employee_id"] for e in employees)

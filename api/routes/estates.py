@@ -1,0 +1,195 @@
+"""Estates, departments and employees: served from the read model, never from Vitec live."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from api.deps import CurrentPrincipal, CursorCodecDep, ResourcesDep, SessionDep
+from api.exceptions import error_responses
+from api.pagination import Cursor, Limit
+from api.routes.users import AUTH_ERRORS
+from api.schemas.estates import (
+    Address,
+    Area,
+    BrokerRead,
+    DepartmentCollection,
+    DepartmentRead,
+    EmployeeCollection,
+    EmployeeRead,
+    EstateCollection,
+    EstateImageRead,
+    EstateListItem,
+    EstateRead,
+    Price,
+)
+from domain.errors import InvalidCursorError
+from domain.estates import EstateFilters
+from domain.vitec import EstateImageNotFoundError, EstateNotFoundError, VitecUnavailableError
+from service.estates import EstateDetail, EstateListing, EstateService
+
+router = APIRouter(tags=["estates"])
+
+
+async def get_estate_service(session: SessionDep, resources: ResourcesDep) -> EstateService:
+    return EstateService(session, resources)
+
+
+EstateServiceDep = Annotated[EstateService, Depends(get_estate_service)]
+
+
+def _image_url(estate_id: uuid.UUID, image_id: uuid.UUID) -> str:
+    return f"/api/v1/estates/{estate_id}/images/{image_id}"
+
+
+def _list_item(listing: EstateListing) -> EstateListItem:
+    estate = listing.estate
+    return EstateListItem(
+        id=estate.id,
+        vitec_estate_id=estate.vitec_id,
+        assignment_number=estate.assignment_number,
+        status=estate.status,
+        estate_type=estate.estate_type,
+        address=Address(street=estate.street, zip_code=estate.zip_code, city=estate.city),
+        heading=estate.heading,
+        asking_price=estate.asking_price,
+        department_id=estate.department_id,
+        broker_ids=listing.broker_ids,
+        thumbnail_url=_image_url(estate.id, listing.thumbnail.id) if listing.thumbnail else None,
+        vitec_changed_at=estate.vitec_changed_at,
+        updated_at=estate.updated_at,
+    )
+
+
+def _detail(detail: EstateDetail) -> EstateRead:
+    estate, department = detail.estate, detail.department
+    item = _list_item(EstateListing(estate, detail.broker_ids, detail.images[0] if detail.images else None))
+    return EstateRead(
+        **item.model_dump(),
+        description=estate.description,
+        price=Price(asking=estate.asking_price, total=estate.total_price),
+        area=Area(primary_room=estate.primary_area, usable=estate.usable_area),
+        rooms=estate.rooms,
+        bedrooms=estate.bedrooms,
+        construction_year=estate.construction_year,
+        energy_letter=estate.energy_letter,
+        images=[
+            EstateImageRead(
+                id=i.id,
+                sequence=i.sequence,
+                description=i.description,
+                category=i.category,
+                url=_image_url(estate.id, i.id),
+            )
+            for i in detail.images
+        ],
+        brokers=[BrokerRead(employee_id=b.employee_id, name=b.name, role=b.role) for b in detail.brokers],
+        department=None
+        if department is None
+        else DepartmentRead(
+            id=department.id,
+            vitec_department_id=department.vitec_id,
+            name=department.name,
+            market_name=department.market_name,
+            email=department.email,
+            phone=department.phone,
+            address=Address(street=department.street, zip_code=department.zip_code, city=department.city),
+        ),
+    )
+
+
+@router.get(
+    "/estates",
+    response_model=EstateCollection,
+    responses=error_responses(*AUTH_ERRORS, InvalidCursorError),
+)
+async def list_estates(
+    principal: CurrentPrincipal,
+    service: EstateServiceDep,
+    codec: CursorCodecDep,
+    status: Annotated[list[str] | None, Query(max_length=32, description="Repeatable.")] = None,
+    department_id: uuid.UUID | None = None,
+    broker_id: Annotated[uuid.UUID | None, Query(description="An employee in any broker role.")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Every word in address or heading.")] = None,
+    updated_since: datetime | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> EstateCollection:
+    """The organization's estates, most recently changed first. Estates gone from Vitec are not listed."""
+    filters = EstateFilters(
+        statuses=status or [], department_id=department_id, broker_id=broker_id,
+        words=(q or "").split(), updated_since=updated_since,
+    )  # fmt: skip
+    page = await service.list(principal, filters, limit=limit, after=codec.decode_time_id(cursor))
+    return EstateCollection(
+        items=[_list_item(listing) for listing in page.items], next_cursor=codec.encode_time_id(page.next_key)
+    )
+
+
+@router.get(
+    "/estates/{estate_id}", response_model=EstateRead, responses=error_responses(*AUTH_ERRORS, EstateNotFoundError)
+)
+async def read_estate(estate_id: uuid.UUID, principal: CurrentPrincipal, service: EstateServiceDep) -> EstateRead:
+    """One estate with its images, brokers and department; another organization's or a deleted one: 404."""
+    return _detail(await service.get(principal, estate_id))
+
+
+@router.get(
+    "/estates/{estate_id}/images/{image_id}",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/*": {}}, "description": "The image's bytes."},
+        **error_responses(*AUTH_ERRORS, EstateNotFoundError, EstateImageNotFoundError, VitecUnavailableError),
+    },
+)
+async def read_estate_image(
+    estate_id: uuid.UUID, image_id: uuid.UUID, principal: CurrentPrincipal, service: EstateServiceDep
+) -> Response:
+    """An estate image's bytes (read through from Vitec until images are mirrored to Blob Storage)."""
+    data = await service.image_bytes(principal, estate_id, image_id)
+    return Response(data, media_type="image/png" if data.startswith(b"\x89PNG") else "image/jpeg")
+
+
+@router.get(
+    "/departments", response_model=DepartmentCollection, responses=error_responses(*AUTH_ERRORS, InvalidCursorError)
+)
+async def list_departments(
+    principal: CurrentPrincipal,
+    service: EstateServiceDep,
+    codec: CursorCodecDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> DepartmentCollection:
+    """The organization's departments (offices)."""
+    page = await service.departments(principal, limit=limit, after=codec.decode_time_id(cursor))
+    items = [
+        DepartmentRead(
+            id=d.id, vitec_department_id=d.vitec_id, name=d.name, market_name=d.market_name, email=d.email,
+            phone=d.phone, address=Address(street=d.street, zip_code=d.zip_code, city=d.city),
+        )
+        for d in page.items
+    ]  # fmt: skip
+    return DepartmentCollection(items=items, next_cursor=codec.encode_time_id(page.next_key))
+
+
+@router.get(
+    "/employees", response_model=EmployeeCollection, responses=error_responses(*AUTH_ERRORS, InvalidCursorError)
+)
+async def list_employees(
+    principal: CurrentPrincipal,
+    service: EstateServiceDep,
+    codec: CursorCodecDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> EmployeeCollection:
+    """The organization's employees (brokers and staff)."""
+    page = await service.employees(principal, limit=limit, after=codec.decode_time_id(cursor))
+    items = [
+        EmployeeRead(id=e.id, vitec_employee_id=e.vitec_id, name=e.name, title=e.title, email=e.email,
+                     mobile_phone=e.mobile_phone, active=e.active)
+        for e in page.items
+    ]  # fmt: skip
+    return EmployeeCollection(items=items, next_cursor=codec.encode_time_id(page.next_key))

@@ -1,0 +1,90 @@
+"""The estates, departments and employees of the caller's organization, from the read model only."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.resources import Resources
+from domain.estates import EstateFilters
+from domain.pagination import Page
+from domain.users import Principal
+from domain.vitec import EstateImageNotFoundError, EstateNotFoundError
+from repository.estates import BrokerOnEstate, EstateRepository, TimeKey
+from repository.models import Department, Employee, Estate, EstateImage
+from repository.organizations import OrganizationRepository
+from service.vitec_sync import vitec_client
+
+
+@dataclass(frozen=True, slots=True)
+class EstateListing:
+    estate: Estate
+    broker_ids: list[uuid.UUID]
+    thumbnail: EstateImage | None
+
+
+@dataclass(frozen=True, slots=True)
+class EstateDetail:
+    estate: Estate
+    broker_ids: list[uuid.UUID]
+    images: list[EstateImage]
+    brokers: list[BrokerOnEstate]
+    department: Department | None
+
+
+class EstateService:
+    def __init__(self, session: AsyncSession, resources: Resources) -> None:
+        self._estates = EstateRepository(session)
+        self._organizations = OrganizationRepository(session)
+        self._resources = resources
+
+    async def list(
+        self, principal: Principal, filters: EstateFilters, *, limit: int, after: TimeKey | None
+    ) -> Page[EstateListing, TimeKey]:
+        """Live estates, most recently changed first; three queries whatever the page size."""
+        rows = list(await self._estates.list_page(principal.organization_id, filters, limit=limit + 1, after=after))
+        items, more = rows[:limit], len(rows) > limit
+        ids = [estate.id for estate in items]
+        brokers = await self._estates.broker_ids(ids)
+        thumbnails = await self._estates.thumbnails(ids)
+        listings = [EstateListing(e, brokers.get(e.id, []), thumbnails.get(e.id)) for e in items]
+        return Page(listings, (items[-1].updated_at, items[-1].id) if more else None)
+
+    async def get(self, principal: Principal, estate_id: uuid.UUID) -> EstateDetail:
+        estate = await self._estates.get(principal.organization_id, estate_id)
+        if estate is None:
+            raise EstateNotFoundError
+        brokers = await self._estates.brokers(estate.id)
+        return EstateDetail(
+            estate=estate,
+            broker_ids=list(dict.fromkeys(b.employee_id for b in brokers if b.employee_id is not None)),
+            images=list(await self._estates.images(estate.id)),
+            brokers=brokers,
+            department=await self._estates.department(estate.department_id),
+        )
+
+    async def image_bytes(self, principal: Principal, estate_id: uuid.UUID, image_id: uuid.UUID) -> bytes:
+        """An image's bytes, read from Vitec (until images are mirrored into Blob Storage)."""
+        estate = await self._estates.get(principal.organization_id, estate_id)
+        if estate is None:
+            raise EstateNotFoundError
+        image = await self._estates.image(estate.id, image_id)
+        organization = await self._organizations.get(principal.organization_id)
+        if image is None or organization is None:
+            raise EstateImageNotFoundError
+        client = vitec_client(self._resources)
+        return await client.get_estate_image(organization.vitec_installation_id, estate.vitec_id, image.vitec_id)
+
+    async def departments(
+        self, principal: Principal, *, limit: int, after: TimeKey | None
+    ) -> Page[Department, TimeKey]:
+        rows = list(await self._estates.departments_page(principal.organization_id, limit=limit + 1, after=after))
+        items = rows[:limit]
+        return Page(items, (items[-1].created_at, items[-1].id) if len(rows) > limit else None)
+
+    async def employees(self, principal: Principal, *, limit: int, after: TimeKey | None) -> Page[Employee, TimeKey]:
+        rows = list(await self._estates.employees_page(principal.organization_id, limit=limit + 1, after=after))
+        items = rows[:limit]
+        return Page(items, (items[-1].created_at, items[-1].id) if len(rows) > limit else None)
