@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select, update
 
 from api.main import create_app
 from core.resources import Resources
@@ -30,7 +30,8 @@ from service.jobs import JobService
 from service.users import UserService
 from service.vitec_sync import close_vitec_clients, sync
 from tests.conftest import ROOT
-from tests.worker.processes import free_port
+from tests.worker.conftest import Spawn, wait_registered
+from tests.worker.processes import eventually, free_port
 
 ESTATES = 60
 DETAIL_ROUTE = "GET /{inst}/Estates/{estateId}"
@@ -350,3 +351,77 @@ async def test_departments_and_employees(api: httpx.AsyncClient) -> None:
     assert len(employees) == 20
     assert all(d["name"] for d in departments)
     assert all(e["vitec_employee_id"] for e in employees)
+
+
+async def test_an_open_circuit_sends_the_sync_back_to_the_queue_until_it_closes(
+    hub: Resources, simulator: Simulator, organization_id: uuid.UUID
+) -> None:
+    circuit = f"estate-bff:vitec:circuit:{simulator.installation}:open-until"
+    await hub.redis.set(circuit, time.time() + 30, ex=30)
+    requests_before = (await simulator.control.get("/_control/stats")).json()["total"]
+
+    job = await run_sync(hub, organization_id, "full")
+    assert (job.status, job.error_code, job.attempts) == ("queued", "vitec_unavailable", 1)
+    assert (await simulator.control.get("/_control/stats")).json()["total"] == requests_before  # failed fast
+
+    await hub.redis.delete(circuit)
+    async with hub.session_factory() as session:
+        await session.execute(update(Job).where(Job.id == job.id).values(run_after=func.now()))
+        await session.commit()
+    await JobRunner(hub).run(job.id, "vitec.sync", sync)
+    async with hub.session_factory() as session:
+        retried = await session.get(Job, job.id)
+    assert retried is not None
+    assert (retried.status, retried.attempts) == ("succeeded", 2)
+
+
+async def test_a_worker_killed_mid_sync_still_completes_it_exactly(
+    settings: Settings,
+    hub: Resources,
+    simulator: Simulator,
+    organization_id: uuid.UUID,
+    processes: dict[str, Spawn],
+    live: Resources,
+    sweeper: None,
+) -> None:
+    # Slow Vitec down so the kill lands mid-sync: 60 details at 150 ms, 8 at a time.
+    await simulator.control.put("/_control/faults", json={"latency_ms": 150})
+    # The killed worker's in-flight slots stay taken until their leases (request timeout + 5 s) run out:
+    # a short timeout keeps that wait short here.
+    vitec = {
+        "VITEC_BASE_URL": simulator.url, "VITEC_RATE_LIMIT": "1000/second", "VITEC_CACHE_TTL_SECONDS": "0",
+        "VITEC_TIMEOUT_SECONDS": "5",
+    }  # fmt: skip
+    doomed = processes["worker"](**vitec)
+    await wait_registered(live, doomed.name)
+    async with transaction(hub) as session:
+        job_id = (
+            await JobService(session, hub).start(None, "vitec.sync", organization_id=organization_id,
+                                                 payload={"mode": "full"})
+        ).job.id  # fmt: skip
+
+    async def syncing_details() -> bool:
+        async with hub.session_factory() as session:
+            job = await session.get(Job, job_id)
+        return job is not None and job.status == "running" and job.progress_percent >= 15
+
+    await eventually(syncing_details, 30, "the sync reached the estate details")
+    doomed.kill_all()
+    await simulator.control.delete("/_control/faults")
+    successor = processes["worker"](**vitec)
+
+    async def finished() -> bool:
+        async with hub.session_factory() as session:
+            job = await session.get(Job, job_id)
+        return job is not None and job.status in {"succeeded", "failed"}
+
+    await eventually(finished, 60, "the sync finished after the kill")
+    async with hub.session_factory() as session:
+        job = await session.get(Job, job_id)
+    assert job is not None
+    assert (job.status, job.attempts) == ("succeeded", 2)
+    assert len(await stored(hub, organization_id)) == ESTATES
+    successor.kill_all()  # the check below runs in-process; no worker may claim it first
+    again = await run_sync(hub, organization_id, "full")
+    assert again.result is not None
+    assert again.result["estates"] == {"inserted": 0, "updated": 0, "listed": ESTATES, "fetched": 0, "deleted": 0}
