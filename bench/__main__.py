@@ -33,6 +33,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, insert, select
 
+from bench.vitec import start_simulator, sync_benchmarks
 from core.resources import Resources
 from core.security import TokenType
 from core.settings import (
@@ -49,6 +50,7 @@ from repository.admin import create_database_if_missing, drop_database
 from repository.job_queue import JobQueue, stream_stats
 from repository.jobs import DispatchItem
 from repository.models import Job, Organization, User
+from repository.vitec.mapping import ESTATE_STATUSES
 from service.dispatch import transaction
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,6 +191,41 @@ def poll_benchmark(token: str, job_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
+async def estate_list_benchmark(resources: Resources, organization_id: uuid.UUID) -> dict[str, Any]:
+    """50 estates with filters (every mapped status, updated_since) against the hello route."""
+    async with transaction(resources) as session:
+        user = User(organization_id=organization_id, email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
+                    full_name="Bench", password_hash="x", role=UserRole.BROKER.value)  # fmt: skip
+        session.add(user)
+    token, _ = resources.token_codec.encode(
+        subject=user.id, organization_id=organization_id, role=user.role, token_type=TokenType.ACCESS,
+        ttl=timedelta(hours=1),
+    )  # fmt: skip
+    return await asyncio.to_thread(_estate_list_load, token)
+
+
+def _estate_list_load(token: str) -> dict[str, Any]:
+    statuses = "&".join(f"status={status}" for status in ESTATE_STATUSES.values())
+    hello_port, api_port = free_port(), free_port()
+    hello, api = serve("bench.hello:app", hello_port), serve("api.main:app", api_port)
+    try:
+        url = f"http://127.0.0.1:{api_port}/api/v1/estates?limit=50&updated_since=2000-01-01T00:00:00Z&{statuses}"
+        auth = {"Authorization": f"Bearer {token}"}
+        probe = subprocess.run(["curl", "-s", url, "-H", f"Authorization: Bearer {token}"],
+                               capture_output=True, text=True, check=True).stdout  # fmt: skip
+        assert len(json.loads(probe)["items"]) == 50, probe[:300]
+        wrk(url, 2, auth)
+        runs = {"hello": wrk(f"http://127.0.0.1:{hello_port}/hello", SECONDS, {}), "estates": wrk(url, SECONDS, auth)}
+    finally:
+        for process in (hello, api):
+            process.terminate()
+            process.wait(10)
+    return {
+        "runs": {name: asdict(load) for name, load in runs.items()},
+        "estates_vs_hello": runs["estates"].requests_per_second / runs["hello"].requests_per_second,
+    }
+
+
 def start_worker() -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "taskiq", "worker", "worker.broker:broker", "worker.tasks", "bench.tasks",
@@ -309,6 +346,14 @@ async def main() -> dict[str, Any]:
             organization_id = await session.scalar(select(Job.organization_id).where(Job.id == job_id))
         assert organization_id is not None
         jobs = await throughput_benchmark(resources, organization_id, count=int(os.environ.get("BENCH_JOBS", "2000")))
+        simulator_port = free_port()
+        simulator = start_simulator(simulator_port, str(ROOT))
+        try:
+            vitec, vitec_organization = await sync_benchmarks(bench_settings(), f"http://127.0.0.1:{simulator_port}")
+        finally:
+            simulator.terminate()
+            simulator.wait(10)
+        vitec["estate_list"] = await estate_list_benchmark(resources, vitec_organization)
     finally:
         await resources.redis.delete(ENV["JOB_STREAM"])
         await resources.close()
@@ -318,6 +363,7 @@ async def main() -> dict[str, Any]:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "poll": poll,
         "jobs": jobs,
+        "vitec": vitec,
     }
 
 
@@ -341,6 +387,19 @@ def report(results: dict[str, Any]) -> str:
         f"{jobs['wrapped_jobs_per_second']:.0f} jobs/s = {jobs['jobs_vs_plain']:.2f}x (target >= 0.5)",
         f"enqueue-to-claim on an idle queue: p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms, "
         f"max {latency['max']:.1f} ms (target p99 < 100 ms)",
+    ]
+    vitec = results["vitec"]
+    listing = vitec["estate_list"]
+    lines += [
+        f"full sync of {vitec['estates']} estates at a budget of {vitec['budget_requests_per_second']} requests/s: "
+        f"{vitec['full_seconds']:.1f} s, {vitec['full_estates_per_second']:.0f} estates/s, "
+        f"{vitec['full_budget_used']:.2f} of the budget used (target >= 0.8)",
+        f"incremental sync with {vitec['incremental_changed']} changed: {vitec['incremental_requests']} requests, "
+        f"{vitec['incremental_requests_per_changed_estate']:.2f} per changed estate (target <= 1.05), "
+        f"{vitec['incremental_seconds']:.2f} s",
+        f"estate list (50, filtered) {listing['runs']['estates']['requests_per_second']:.0f} req/s = "
+        f"{listing['estates_vs_hello']:.2f}x hello (target >= 0.25), p50 {listing['runs']['estates']['p50_ms']:.1f} ms "
+        f"p99 {listing['runs']['estates']['p99_ms']:.1f} ms",
     ]
     return "\n".join(lines)
 

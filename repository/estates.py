@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import exists, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from domain.estates import EstateFilters
 from repository.models import Department, Employee, Estate, EstateBroker, EstateImage
@@ -33,8 +34,13 @@ class EstateRepository:
     async def list_page(
         self, organization_id: uuid.UUID, filters: EstateFilters, *, limit: int, after: TimeKey | None
     ) -> Sequence[Estate]:
-        """Live estates, most recently changed first, keyed by (updated_at, id)."""
-        statement = select(Estate).where(Estate.organization_id == organization_id, Estate.deleted_at.is_(None))
+        """Live estates, most recently changed first, keyed by (updated_at, id). The raw JSON and the
+        description stay in the database: a list item shows neither, and decoding them dominated a page."""
+        statement = (
+            select(Estate)
+            .options(defer(Estate.raw, raiseload=True), defer(Estate.description, raiseload=True))
+            .where(Estate.organization_id == organization_id, Estate.deleted_at.is_(None))
+        )
         if filters.statuses:
             statement = statement.where(Estate.status.in_(filters.statuses))
         if filters.department_id is not None:

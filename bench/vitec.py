@@ -1,0 +1,95 @@
+"""Vitec benchmarks: a full sync of 10 000 estates under a request budget, an incremental sync with 1 %
+changed, and the estate list against the hello baseline (run from bench/__main__.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from core.resources import Resources
+from core.settings import Settings, VitecSettings
+from repository.models import Job, Organization
+from repository.organizations import OrganizationRepository
+from service.dispatch import transaction
+from service.job_runner import JobRunner
+from service.jobs import JobService
+from service.vitec_sync import close_vitec_clients, sync
+
+ESTATES = int(os.environ.get("BENCH_VITEC_ESTATES", "10000"))
+BUDGET = int(os.environ.get("BENCH_VITEC_BUDGET", "200"))  # requests per second we allow ourselves
+INSTALLATION = "BENCHVITEC"
+
+
+def start_simulator(port: int, root: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SIMULATOR_INSTALLATIONS": INSTALLATION, "SIMULATOR_ESTATES": str(ESTATES)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "vitec_simulator.app:app", "--port", str(port), "--log-level", "warning"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/_control/stats", timeout=1)
+            return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError("the simulator did not start")
+
+
+async def _run_sync(resources: Resources, organization_id: uuid.UUID, mode: str) -> tuple[Job, float]:
+    async with transaction(resources) as session:
+        started = await JobService(session, resources).start(
+            None, "vitec.sync", organization_id=organization_id, payload={"mode": mode}
+        )
+    began = time.monotonic()
+    await JobRunner(resources).run(started.job.id, "vitec.sync", sync)
+    elapsed = time.monotonic() - began
+    async with resources.session_factory() as session:
+        job = await session.get(Job, started.job.id)
+    assert job is not None
+    assert job.status == "succeeded", job.error_message
+    return job, elapsed
+
+
+async def sync_benchmarks(settings: Settings, url: str) -> tuple[dict[str, Any], uuid.UUID]:
+    vitec = VitecSettings(base_url=url, rate_limit=f"{BUDGET}/second", max_concurrency=16, max_connections=16,
+                          cache_ttl_seconds=0)  # fmt: skip
+    resources = Resources.build(settings.model_copy(update={"vitec": vitec}))
+    await resources.start_producer()
+    try:
+        async with transaction(resources) as session:
+            organization = await OrganizationRepository(session).add(
+                Organization(name="Bench Vitec AS", vitec_installation_id=INSTALLATION)
+            )
+        async with httpx.AsyncClient(base_url=url) as control:
+            before = (await control.get("/_control/stats")).json()["total"]
+            _, full_seconds = await _run_sync(resources, organization.id, "full")
+            full_requests = (await control.get("/_control/stats")).json()["total"] - before
+            changed = max(1, ESTATES // 100)
+            await control.post(f"/_control/estates/{INSTALLATION}/mutate-random", params={"count": changed})
+            before = (await control.get("/_control/stats")).json()["total"]
+            incremental, incremental_seconds = await _run_sync(resources, organization.id, "incremental")
+            incremental_requests = (await control.get("/_control/stats")).json()["total"] - before
+    finally:
+        await close_vitec_clients()
+        await resources.close()
+    assert incremental.result is not None
+    return {
+        "estates": ESTATES,
+        "budget_requests_per_second": BUDGET,
+        "full_seconds": full_seconds,
+        "full_estates_per_second": ESTATES / full_seconds,
+        "full_requests": full_requests,
+        "full_budget_used": full_requests / full_seconds / BUDGET,
+        "incremental_changed": changed,
+        "incremental_fetched": incremental.result["estates"]["fetched"],
+        "incremental_requests": incremental_requests,
+        "incremental_requests_per_changed_estate": incremental_requests / changed,
+        "incremental_seconds": incremental_seconds,
+    }, organization.id
