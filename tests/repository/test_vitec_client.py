@@ -4,8 +4,6 @@ Retry-After, permanent 401/403, the shared circuit, the cache, dropped connectio
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,8 +17,7 @@ from core.resources import Resources
 from core.settings import VitecSettings
 from domain.vitec import VitecForbiddenError, VitecNotFoundError, VitecUnauthorizedError, VitecUnavailableError
 from repository.vitec.client import VitecClient
-from tests.conftest import ROOT
-from tests.worker.processes import free_port
+from tests.worker.processes import start_simulator
 from vitec_simulator.app import create_app
 from vitec_simulator.config import Config
 
@@ -175,19 +172,7 @@ async def test_departments_and_employees_are_cached(hub: Hub, resources: Resourc
 @pytest.fixture
 def served_hub() -> Iterator[str]:
     """The simulator as a real server, for faults that need a socket (drops, timeouts)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "vitec_simulator.app:app", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env={"PATH": "/usr/bin:/bin", "SIMULATOR_ESTATES": "10"},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/_control/stats", timeout=0.5)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
+    process, url = start_simulator(SIMULATOR_ESTATES="10")
     yield url
     process.terminate()
     process.wait(10)

@@ -136,3 +136,22 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float, messa
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"not within {seconds} s: {message}")
+
+
+def start_simulator(**env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """The Vitec simulator as a real HTTP server (for faults that need a socket); answers the process
+    and its base URL once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "vitec_simulator.app:app", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env={**os.environ, **env},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process, url
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the simulator did not start")

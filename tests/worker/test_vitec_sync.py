@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -29,9 +26,8 @@ from service.job_runner import JobRunner
 from service.jobs import JobService
 from service.users import UserService
 from service.vitec_sync import close_vitec_clients, sync
-from tests.conftest import ROOT
 from tests.worker.conftest import Spawn, wait_registered
-from tests.worker.processes import eventually, free_port
+from tests.worker.processes import eventually, start_simulator
 
 ESTATES = 60
 DETAIL_ROUTE = "GET /{inst}/Estates/{estateId}"
@@ -53,20 +49,7 @@ def simulator_process() -> Iterator[tuple[str, list[str]]]:
     """One simulator for the module, with an installation for each test (organizations are unique
     per installation, and every test gets an organization of its own)."""
     installations = ["SYNC" + uuid.uuid4().hex[:8].upper() for _ in range(16)]
-    port = free_port()
-    env = {**os.environ, "SIMULATOR_INSTALLATIONS": ",".join(installations), "SIMULATOR_ESTATES": str(ESTATES)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "vitec_simulator.app:app", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/_control/stats", timeout=0.5)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
+    process, url = start_simulator(SIMULATOR_INSTALLATIONS=",".join(installations), SIMULATOR_ESTATES=str(ESTATES))
     yield url, installations
     process.terminate()
     process.wait(10)
