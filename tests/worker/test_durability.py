@@ -298,6 +298,6 @@ async def test_two_schedulers_create_one_job_per_tick(live: Resources, processes
     firings = first.log().count(fired) + second.log().count(fired)
     assert all(count == 1 for _, count in per_key)
     assert len(keys) == len(set(keys)) >= 2
-    # Every tick was fired by both schedulers, and only one of them created its job.
-    assert firings >= len(keys) + 2
+    # The schedulers' lifetimes overlap, so some ticks were fired by both: those made one job, not two.
+    assert firings > len(keys)
     assert '"jobs": 0' in first.log() + second.log()
