@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -15,3 +16,10 @@ class Page(Generic[T, K]):
 
     items: list[T]
     next_key: K | None
+
+
+def page_of(rows: Sequence[T], limit: int, key: Callable[[T], K]) -> Page[T, K]:
+    """A page from `rows` fetched as `limit + 1`: the first `limit`, and the key of the last of them
+    when the extra row shows that more follow."""
+    items = list(rows[:limit])
+    return Page(items, key(items[-1]) if len(rows) > limit else None)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.resources import Resources
 from domain.estates import EstateFilters
-from domain.pagination import Page
+from domain.pagination import Page, page_of
 from domain.users import Principal
 from domain.vitec import EstateImageNotFoundError, EstateNotFoundError
 from repository.estates import BrokerOnEstate, EstateRepository, TimeKey
@@ -44,13 +44,13 @@ class EstateService:
         self, principal: Principal, filters: EstateFilters, *, limit: int, after: TimeKey | None
     ) -> Page[EstateListing, TimeKey]:
         """Live estates, most recently changed first; three queries whatever the page size."""
-        rows = list(await self._estates.list_page(principal.organization_id, filters, limit=limit + 1, after=after))
-        items, more = rows[:limit], len(rows) > limit
-        ids = [estate.id for estate in items]
+        rows = await self._estates.list_page(principal.organization_id, filters, limit=limit + 1, after=after)
+        page = page_of(rows, limit, lambda estate: (estate.updated_at, estate.id))
+        ids = [estate.id for estate in page.items]
         brokers = await self._estates.broker_ids(ids)
         thumbnails = await self._estates.thumbnails(ids)
-        listings = [EstateListing(e, brokers.get(e.id, []), thumbnails.get(e.id)) for e in items]
-        return Page(listings, (items[-1].updated_at, items[-1].id) if more else None)
+        listings = [EstateListing(e, brokers.get(e.id, []), thumbnails.get(e.id)) for e in page.items]
+        return Page(listings, page.next_key)
 
     async def get(self, principal: Principal, estate_id: uuid.UUID) -> EstateDetail:
         estate = await self._estates.get(principal.organization_id, estate_id)
@@ -80,11 +80,9 @@ class EstateService:
     async def departments(
         self, principal: Principal, *, limit: int, after: TimeKey | None
     ) -> Page[Department, TimeKey]:
-        rows = list(await self._estates.departments_page(principal.organization_id, limit=limit + 1, after=after))
-        items = rows[:limit]
-        return Page(items, (items[-1].created_at, items[-1].id) if len(rows) > limit else None)
+        rows = await self._estates.departments_page(principal.organization_id, limit=limit + 1, after=after)
+        return page_of(rows, limit, lambda department: (department.created_at, department.id))
 
     async def employees(self, principal: Principal, *, limit: int, after: TimeKey | None) -> Page[Employee, TimeKey]:
-        rows = list(await self._estates.employees_page(principal.organization_id, limit=limit + 1, after=after))
-        items = rows[:limit]
-        return Page(items, (items[-1].created_at, items[-1].id) if len(rows) > limit else None)
+        rows = await self._estates.employees_page(principal.organization_id, limit=limit + 1, after=after)
+        return page_of(rows, limit, lambda employee: (employee.created_at, employee.id))

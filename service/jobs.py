@@ -20,7 +20,7 @@ from domain.jobs import (
     JobNotRetryableError,
     JobStatus,
 )
-from domain.pagination import Page
+from domain.pagination import Page, page_of
 from domain.users import Principal
 from repository.idempotency_keys import IdempotencyKeyRepository
 from repository.job_queue import stream_stats
@@ -124,18 +124,14 @@ class JobService:
         self, principal: Principal, *, statuses: list[JobStatus], kinds: list[str], limit: int, after: JobKey | None
     ) -> Page[Job, JobKey]:
         """The organization's jobs, newest first."""
-        rows = list(
-            await self._jobs.list_page(
-                principal.organization_id,
-                statuses=[status.value for status in statuses],
-                kinds=kinds,
-                limit=limit + 1,
-                after=after,
-            )
+        rows = await self._jobs.list_page(
+            principal.organization_id,
+            statuses=[status.value for status in statuses],
+            kinds=kinds,
+            limit=limit + 1,
+            after=after,
         )
-        items = rows[:limit]
-        more = len(rows) > limit
-        return Page(items, (items[-1].created_at, items[-1].id) if more else None)
+        return page_of(rows, limit, lambda job: (job.created_at, job.id))
 
     async def cancel(self, principal: Principal, job_id: uuid.UUID) -> Job:
         """A queued job never runs; a running one stops at its next checkpoint."""

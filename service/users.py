@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.security import PasswordHasher
-from domain.pagination import Page
+from domain.pagination import Page, page_of
 from domain.users import Principal, UserInactiveError, UserNotFoundError, UserRole, normalize_email
 from repository.models import User
 from repository.users import UserRepository
@@ -41,10 +41,8 @@ class UserService:
     async def list(self, principal: Principal, *, limit: int, after: UserKey | None) -> Page[User, UserKey]:
         """A keyset page of the organization's users, oldest first (admins)."""
         principal.require_admin()
-        rows = list(await self._users.list_page(principal.organization_id, limit=limit + 1, after=after))
-        more = len(rows) > limit
-        items = rows[:limit]
-        return Page(items=items, next_key=(items[-1].created_at, items[-1].id) if more else None)
+        rows = await self._users.list_page(principal.organization_id, limit=limit + 1, after=after)
+        return page_of(rows, limit, lambda user: (user.created_at, user.id))
 
     async def create(self, principal: Principal, *, email: str, full_name: str, password: str, role: UserRole) -> User:
         """Add a user to the caller's organization (admins); a taken email is a conflict."""
