@@ -20,13 +20,17 @@ from service.jobs import JobService
 from service.users import UserService
 
 
-async def authenticate(request: Request) -> Principal:
-    """The caller, from the bearer access token in the Authorization header."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+def principal_from_authorization(resources: Resources, authorization: str) -> Principal:
+    """The caller, from the value of an `Authorization: Bearer <access token>` header."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise AuthenticationError("Send a bearer access token in the Authorization header.")
-    resources: Resources = request.app.state.resources
     return principal_from_access_token(resources.token_codec, token)
+
+
+async def authenticate(request: Request) -> Principal:
+    """The caller, from the bearer access token in the Authorization header."""
+    return principal_from_authorization(request.app.state.resources, request.headers.get("authorization", ""))
 
 
 class BearerPrincipal(OAuth2PasswordBearer):
@@ -83,8 +87,9 @@ async def get_job_service(session: SessionDep, resources: ResourcesDep) -> JobSe
     return JobService(session, resources)
 
 
-def job_poller(request: Request) -> JobPoller:
+async def get_job_poller(request: Request) -> JobPoller:
     return JobPoller(request.app.state.resources, request.app.state.job_cache)
 
 
 JobServiceDep = Annotated[JobService, Depends(get_job_service)]
+JobPollerDep = Annotated[JobPoller, Depends(get_job_poller)]

@@ -11,15 +11,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from api.exceptions import install_exception_handlers, problem_only_openapi
+from api.hot_paths import HotPathMiddleware
 from api.middleware import JsonBodyLimitMiddleware, RequestContextMiddleware
+from api.page_cache import PageCache
 from api.pagination import CursorCodec
-from api.routes import admin, auth, estates, health, jobs, sync, users
+from api.routes import API_PREFIX, admin, auth, estates, health, jobs, sync, users
 from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import Settings, get_settings
 from service.job_polling import JobSnapshotCache
-
-API_PREFIX = "/api/v1"
 
 logger = get_logger(__name__)
 
@@ -40,7 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await resources.start_producer()
         await resources.start_read_pool()
         resources.job_changes.on_change(app.state.job_cache.invalidate)
+        resources.read_model_changes.on_change(app.state.page_cache.invalidate)
         await resources.job_changes.start()
+        await resources.read_model_changes.start()
         # Everything built so far lives as long as the process: keep it out of the cyclic
         # collector, whose full passes over it otherwise stall every in-flight request.
         gc.freeze()
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.cursor_codec = CursorCodec(settings.auth.jwt_secret.get_secret_value())
     app.state.job_cache = JobSnapshotCache()
+    app.state.page_cache = PageCache(settings.app.page_cache_seconds)
     install_exception_handlers(app)
     problem_only_openapi(app)
 
@@ -73,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Added innermost first: the request context wraps everything, so even a 500 gets its headers.
     app.add_middleware(JsonBodyLimitMiddleware, max_bytes=settings.app.max_json_body_bytes)
+    app.add_middleware(HotPathMiddleware, api=app, cached_paths=frozenset({f"{API_PREFIX}/estates"}))
     if settings.app.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,

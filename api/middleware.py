@@ -23,7 +23,7 @@ _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 _NO_STORE = (b"cache-control", b"no-store")
 
 
-def _request_header(scope: Scope, name: bytes) -> bytes | None:
+def request_header(scope: Scope, name: bytes) -> bytes | None:
     """One request header from the raw ASGI list (names are lower-case there)."""
     for key, value in scope["headers"]:
         if key == name:
@@ -47,13 +47,13 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        offered = _request_header(scope, b"x-request-id")
+        offered = request_header(scope, b"x-request-id")
         request_id = choose_request_id(offered.decode("latin-1") if offered is not None else None)
         set_request_id(request_id)
         clear_log_context()
         bind_log_context(request_id=request_id)
         # Anything answered to an authenticated request is private to that caller.
-        private = _request_header(scope, b"authorization") is not None
+        private = request_header(scope, b"authorization") is not None
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -117,7 +117,7 @@ class JsonBodyLimitMiddleware:
         if scope["type"] != "http" or scope["method"] in _BODYLESS or not self._is_json(scope):
             await self.app(scope, receive, send)
             return
-        declared = _request_header(scope, b"content-length")
+        declared = request_header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._too_large(scope, receive, send)
             return
@@ -151,7 +151,7 @@ class JsonBodyLimitMiddleware:
 
     @staticmethod
     def _is_json(scope: Scope) -> bool:
-        content_type = (_request_header(scope, b"content-type") or b"").decode("latin-1")
+        content_type = (request_header(scope, b"content-type") or b"").decode("latin-1")
         return content_type.split(";")[0].strip().lower().endswith(("/json", "+json"))
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -58,6 +58,8 @@ OUT = ROOT / "bench" / "out"
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/estate_bff_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+# Which parts to run (comma-separated): poll, jobs, vitec; all by default.
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec").split(",")))
 CONNECTIONS = 64
 JWT_SECRET = "bench-jwt-secret-" + "b" * 32
 ENV = {
@@ -339,21 +341,29 @@ async def main() -> dict[str, Any]:
     await resources.start_producer()
     await resources.redis.delete(ENV["JOB_STREAM"])
     await resources.broker.startup()
+    results: dict[str, Any] = {}
     try:
         token, job_id = await prepare(resources)
-        poll = await asyncio.to_thread(poll_benchmark, token, job_id)
+        if "poll" in ONLY:
+            results["poll"] = await asyncio.to_thread(poll_benchmark, token, job_id)
         async with resources.session_factory() as session:
             organization_id = await session.scalar(select(Job.organization_id).where(Job.id == job_id))
         assert organization_id is not None
-        jobs = await throughput_benchmark(resources, organization_id, count=int(os.environ.get("BENCH_JOBS", "2000")))
-        simulator_port = free_port()
-        simulator = start_simulator(simulator_port, str(ROOT))
-        try:
-            vitec, vitec_organization = await sync_benchmarks(bench_settings(), f"http://127.0.0.1:{simulator_port}")
-        finally:
-            simulator.terminate()
-            simulator.wait(10)
-        vitec["estate_list"] = await estate_list_benchmark(resources, vitec_organization)
+        if "jobs" in ONLY:
+            count = int(os.environ.get("BENCH_JOBS", "2000"))
+            results["jobs"] = await throughput_benchmark(resources, organization_id, count=count)
+        if "vitec" in ONLY:
+            simulator_port = free_port()
+            simulator = start_simulator(simulator_port, str(ROOT))
+            try:
+                vitec, vitec_organization = await sync_benchmarks(
+                    bench_settings(), f"http://127.0.0.1:{simulator_port}"
+                )
+            finally:
+                simulator.terminate()
+                simulator.wait(10)
+            vitec["estate_list"] = await estate_list_benchmark(resources, vitec_organization)
+            results["vitec"] = vitec
     finally:
         await resources.redis.delete(ENV["JOB_STREAM"])
         await resources.close()
@@ -361,36 +371,48 @@ async def main() -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "poll": poll,
-        "jobs": jobs,
-        "vitec": vitec,
+        **results,
     }
 
 
 def report(results: dict[str, Any]) -> str:
-    poll, jobs = results["poll"], results["jobs"]
+    lines = [f"{results['date']} on {results['machine']}"]
+    if "poll" in results:
+        lines += _poll_lines(results["poll"])
+    if "jobs" in results:
+        lines += _jobs_lines(results["jobs"])
+    if "vitec" in results:
+        lines += _vitec_lines(results["vitec"])
+    return "\n".join(lines)
+
+
+def _poll_lines(poll: dict[str, Any]) -> list[str]:
     runs = poll["runs"]
-    latency = jobs["enqueue_to_claim_ms"]
-    lines = [
-        f"{results['date']} on {results['machine']}",
-        f"hello             {runs['hello']['requests_per_second']:9.0f} req/s  p50 {runs['hello']['p50_ms']:6.2f} ms  "
-        f"p99 {runs['hello']['p99_ms']:6.2f} ms",
+    return [
         *(
             f"{name:17} {runs[name]['requests_per_second']:9.0f} req/s  p50 {runs[name]['p50_ms']:6.2f} ms  "
             f"p99 {runs[name]['p99_ms']:6.2f} ms  errors {runs[name]['errors']}"
-            for name in ("poll_200", "poll_304", "hello_again")
+            for name in ("hello", "poll_200", "poll_304", "hello_again")
         ),
         f"poll 200 / hello: {poll['poll_200_vs_hello']:.2f}x (target >= 0.5), "
         f"p99/p50 {poll['poll_200_p99_over_p50']:.2f} (target <= 3)",
         f"poll 304 / hello: {poll['poll_304_vs_hello']:.2f}x, p99/p50 {poll['poll_304_p99_over_p50']:.2f}",
+    ]
+
+
+def _jobs_lines(jobs: dict[str, Any]) -> list[str]:
+    latency = jobs["enqueue_to_claim_ms"]
+    return [
         f"plain taskiq no-op: {jobs['plain_taskiq_tasks_per_second']:.0f} tasks/s; through the job wrapper: "
         f"{jobs['wrapped_jobs_per_second']:.0f} jobs/s = {jobs['jobs_vs_plain']:.2f}x (target >= 0.5)",
         f"enqueue-to-claim on an idle queue: p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms, "
         f"max {latency['max']:.1f} ms (target p99 < 100 ms)",
     ]
-    vitec = results["vitec"]
+
+
+def _vitec_lines(vitec: dict[str, Any]) -> list[str]:
     listing = vitec["estate_list"]
-    lines += [
+    return [
         f"full sync of {vitec['estates']} estates at a budget of {vitec['budget_requests_per_second']} requests/s: "
         f"{vitec['full_seconds']:.1f} s, {vitec['full_estates_per_second']:.0f} estates/s, "
         f"{vitec['full_budget_used']:.2f} of the budget used (target >= 0.8)",
@@ -401,7 +423,6 @@ def report(results: dict[str, Any]) -> str:
         f"{listing['estates_vs_hello']:.2f}x hello (target >= 0.25), p50 {listing['runs']['estates']['p50_ms']:.1f} ms "
         f"p99 {listing['runs']['estates']['p99_ms']:.1f} ms",
     ]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.broker import JobStreamBroker, create_broker, worker_identity
+from core.change_events import JOB_CHANNEL, READ_MODEL_CHANNEL, ChangeListener
 from core.database import SessionFactory, create_engine, create_read_pool, create_session_factory
-from core.job_events import JobChangeListener
 from core.rate_limit import RateLimiter
 from core.redis import create_redis
 from core.security import PasswordHasher, TokenCodec
@@ -32,7 +32,8 @@ class Resources:
     token_codec: TokenCodec
     broker: JobStreamBroker
     identity: str
-    job_changes: JobChangeListener
+    job_changes: ChangeListener
+    read_model_changes: ChangeListener
     # The raw pool for job polling; only the API opens it (start_read_pool).
     read_pool: asyncpg.Pool | None = None
     _broker_started: bool = field(default=False)
@@ -52,7 +53,8 @@ class Resources:
             token_codec=TokenCodec(settings.auth),
             broker=broker or create_broker(settings),
             identity=worker_identity(settings),
-            job_changes=JobChangeListener(redis),
+            job_changes=ChangeListener(redis, JOB_CHANNEL),
+            read_model_changes=ChangeListener(redis, READ_MODEL_CHANNEL),
         )
 
     async def start_producer(self) -> None:
@@ -66,6 +68,7 @@ class Resources:
 
     async def close(self) -> None:
         await self.job_changes.stop()
+        await self.read_model_changes.stop()
         if self.read_pool is not None:
             await self.read_pool.close()
         if self._broker_started:

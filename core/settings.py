@@ -62,6 +62,9 @@ class AppSettings(_Group):
     api_port: int = 8000
     cors_allow_origins: CommaList = Field(default_factory=list)
     max_json_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    # How long an API process may serve a rendered estate list page; a sync that changed the
+    # organization's read model drops its pages at once. 0 turns the cache off.
+    page_cache_seconds: float = Field(default=30.0, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -22,6 +22,7 @@ logger = get_logger(__name__)
 
 _OUTBOX = "estate-bff.outbox"
 _CHANGED = "estate-bff.changed-jobs"
+_READ_MODEL = "estate-bff.changed-read-models"
 
 
 def enqueue_after_commit(session: AsyncSession, item: DispatchItem) -> None:
@@ -33,6 +34,12 @@ def notify_after_commit(session: AsyncSession, job_id: uuid.UUID) -> None:
     """Announce a job's change once it is committed: announced earlier, a poller could re-read and
     cache the old row."""
     session.info.setdefault(_CHANGED, set()).add(job_id)
+
+
+def notify_read_model_after_commit(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    """Tell the API processes, once this transaction committed, that the organization's read model
+    changed, so they drop its cached pages (announced earlier, they could re-cache the old rows)."""
+    session.info.setdefault(_READ_MODEL, set()).add(organization_id)
 
 
 def _pending(session: AsyncSession) -> list[DispatchItem]:
@@ -62,6 +69,8 @@ async def transaction(resources: Resources) -> AsyncIterator[AsyncSession]:
     """A unit of work whose new jobs are sent to the workers after it committed."""
     async with unit_of_work(resources.session_factory) as session:
         yield session
+    for organization_id in session.info.pop(_READ_MODEL, set()):
+        await resources.read_model_changes.announce(organization_id)
     for job_id in session.info.pop(_CHANGED, set()):
         await resources.job_changes.announce(job_id)
     items = _pending(session)

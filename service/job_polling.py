@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -57,9 +58,37 @@ class JobSnapshotCache:
         self._items: TTLCache[uuid.UUID, JobSnapshot] = TTLCache(maxsize=maxsize, ttl=ttl_seconds)
         # Moves on every invalidation: a read that raced one must not store what it read.
         self.epoch = 0
+        self._loading: dict[tuple[uuid.UUID, uuid.UUID, int], asyncio.Task[JobSnapshot | None]] = {}
 
     def get(self, job_id: uuid.UUID) -> JobSnapshot | None:
         return self._items.get(job_id)
+
+    async def load(
+        self, organization_id: uuid.UUID, job_id: uuid.UUID, read: Callable[[], Awaitable[JobSnapshot | None]]
+    ) -> JobSnapshot | None:
+        """`read()` the job and keep it; concurrent misses of one job share one read.
+
+        Without this, every tab polling a job whose entry just expired would query at once (and
+        the poll's tail latency is those bursts). A read joins only a load begun in the current
+        epoch: one begun before an invalidation may return the state the invalidation replaced.
+        """
+        key = (organization_id, job_id, self.epoch)
+        task = self._loading.get(key)
+        if task is None:
+            task = self._loading[key] = asyncio.create_task(self._load(key, read))
+        # Shielded: one caller going away must not cancel the read the others wait for.
+        return await asyncio.shield(task)
+
+    async def _load(
+        self, key: tuple[uuid.UUID, uuid.UUID, int], read: Callable[[], Awaitable[JobSnapshot | None]]
+    ) -> JobSnapshot | None:
+        try:
+            job = await read()
+            if job is not None:
+                self.put(job, key[2])
+            return job
+        finally:
+            self._loading.pop(key, None)
 
     def put(self, job: JobSnapshot, epoch: int) -> None:
         if epoch == self.epoch:
@@ -80,17 +109,15 @@ class JobPoller:
         self._cache = cache
 
     async def read(self, principal: Principal, job_id: uuid.UUID) -> JobSnapshot:
-        cached = self._cache.get(job_id) if self._cache is not None else None
-        if cached is not None:
-            if cached.organization_id != principal.organization_id:
-                raise JobNotFoundError
-            return cached
-        epoch = self._cache.epoch if self._cache is not None else 0
-        job = await self._load(principal.organization_id, job_id)
-        if job is None:
+        organization_id = principal.organization_id
+        if self._cache is None:
+            job = await self._load(organization_id, job_id)
+        else:
+            job = self._cache.get(job_id) or await self._cache.load(
+                organization_id, job_id, lambda: self._load(organization_id, job_id)
+            )
+        if job is None or job.organization_id != organization_id:
             raise JobNotFoundError
-        if self._cache is not None:
-            self._cache.put(job, epoch)
         return job
 
     async def _load(self, organization_id: uuid.UUID, job_id: uuid.UUID) -> JobSnapshot | None:

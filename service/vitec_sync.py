@@ -35,7 +35,7 @@ from repository.jobs import JobRepository
 from repository.organizations import OrganizationRepository
 from repository.vitec.client import VitecClient
 from repository.vitec_read_model import UpsertResult, VitecReadModelRepository
-from service.dispatch import transaction
+from service.dispatch import notify_read_model_after_commit, transaction
 from service.job_runner import JobContext
 from service.jobs import IdempotencyRequest, JobService, JobStart
 
@@ -109,6 +109,8 @@ async def _sync(context: JobContext, organization_id: uuid.UUID, installation: s
     deleted = 0
     if mode is SyncMode.FULL:
         deleted = await repository.mark_missing_deleted(organization_id, {summary.vitec_id for summary in summaries})
+    if deleted or any(result.inserted or result.updated for result in (departments, employees, estates)):
+        notify_read_model_after_commit(context.session, organization_id)
     newest = max((summary.changed_at for summary in summaries if summary.changed_at), default=None)
     await repository.save_sync_state(
         organization_id,

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.deps import CurrentPrincipal, CursorCodecDep, ResourcesDep, SessionDep
 from api.exceptions import error_responses
+from api.page_cache import PageCache
 from api.pagination import Cursor, Limit
 from api.routes.users import AUTH_ERRORS
 from api.schemas.estates import (
@@ -107,6 +108,7 @@ def _detail(detail: EstateDetail) -> EstateRead:
     responses=error_responses(*AUTH_ERRORS, InvalidCursorError),
 )
 async def list_estates(
+    request: Request,
     principal: CurrentPrincipal,
     service: EstateServiceDep,
     codec: CursorCodecDep,
@@ -117,16 +119,22 @@ async def list_estates(
     updated_since: datetime | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> EstateCollection:
+) -> Response:
     """The organization's estates, most recently changed first. Estates gone from Vitec are not listed."""
     filters = EstateFilters(
         statuses=status or [], department_id=department_id, broker_id=broker_id,
         words=(q or "").split(), updated_since=updated_since,
     )  # fmt: skip
+    cache: PageCache = request.app.state.page_cache
+    epoch = cache.epoch  # before reading: a sync committing meanwhile must not leave this page cached
     page = await service.list(principal, filters, limit=limit, after=codec.decode_time_id(cursor))
-    return EstateCollection(
+    collection = EstateCollection(
         items=[_list_item(listing) for listing in page.items], next_cursor=codec.encode_time_id(page.next_key)
     )
+    body = collection.model_dump_json().encode()
+    # The hot path (api.hot_paths) answers the same organization's same query from here on.
+    cache.put(principal.organization_id, request.url.path, request.scope["query_string"], body, epoch)
+    return Response(body, media_type="application/json")
 
 
 @router.get(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from cachetools import LRUCache
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
-from api.deps import CurrentPrincipal, CursorCodecDep, JobServiceDep, authenticate, job_poller
+from api.deps import CurrentPrincipal, CursorCodecDep, JobPollerDep, JobServiceDep
 from api.exceptions import error_responses
 from api.pagination import Cursor, Limit
 from api.responses import job_accepted
@@ -16,8 +17,8 @@ from api.routes.users import AUTH_ERRORS
 from api.schemas.jobs import JobCollection, JobLike, JobRead
 from domain.errors import InvalidCursorError
 from domain.jobs import JobNotCancellableError, JobNotFoundError, JobNotRetryableError, JobStatus
-from domain.users import AdminRequiredError
-from service.job_polling import MAX_WAIT_SECONDS, retry_after_seconds
+from domain.users import AdminRequiredError, Principal
+from service.job_polling import MAX_WAIT_SECONDS, JobPoller, retry_after_seconds
 from service.jobs import JobStart
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -25,39 +26,6 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": JobRead, "description": "Accepted: the job, with `Location` pointing at it."}
 }
-
-
-@router.get(
-    "/{job_id}",
-    response_model=JobRead,
-    openapi_extra={"security": [{"BearerPrincipal": []}]},
-    responses={
-        304: {"description": "Not modified since the `If-None-Match` ETag (no body)."},
-        **error_responses(*AUTH_ERRORS, JobNotFoundError),
-    },
-)
-async def read_job(
-    job_id: uuid.UUID,
-    request: Request,
-    if_none_match: Annotated[str | None, Header()] = None,
-    wait: Annotated[
-        int, Query(ge=0, le=MAX_WAIT_SECONDS, description="Long-poll: answer as soon as the job changes, or after N s.")
-    ] = 0,
-) -> Response:
-    """A job's state. Send the last `ETag` as `If-None-Match` to get `304` while nothing changed;
-    honour `Retry-After` until the job has finished."""
-    # The hot path: authentication and the poller are resolved here rather than as dependencies,
-    # whose resolution would cost more than the whole cached poll (see bench/RESULTS.md).
-    principal = await authenticate(request)
-    poller = job_poller(request)
-    answer = await poller.poll(principal, job_id, if_none_match=if_none_match, wait_seconds=wait)
-    headers = {"ETag": answer.etag}
-    retry_after = retry_after_seconds(answer.job)
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    if answer.not_modified:
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    return Response(_rendered(answer.etag, answer.job), media_type="application/json", headers=headers)
 
 
 # An ETag names one version of one job, whose representation never changes: render it once.
@@ -69,6 +37,56 @@ def _rendered(etag: str, job: JobLike) -> bytes:
     if body is None:
         body = _RENDERED[etag] = JobRead.of(job).model_dump_json().encode()
     return body
+
+
+@dataclass(frozen=True, slots=True)
+class PollReply:
+    """A poll's answer, ready to send: 200 with the job, or 304 with no body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+async def answer_poll(
+    poller: JobPoller, principal: Principal, job_id: uuid.UUID, *, if_none_match: str | None, wait: int
+) -> PollReply:
+    """The poll, as both this route and the hot path (`api.hot_paths`) answer it."""
+    answer = await poller.poll(principal, job_id, if_none_match=if_none_match, wait_seconds=wait)
+    headers = {"ETag": answer.etag}
+    retry_after = retry_after_seconds(answer.job)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    if answer.not_modified:
+        return PollReply(status.HTTP_304_NOT_MODIFIED, headers, b"")
+    return PollReply(status.HTTP_200_OK, headers, _rendered(answer.etag, answer.job))
+
+
+@router.get(
+    "/{job_id}",
+    response_model=JobRead,
+    responses={
+        304: {"description": "Not modified since the `If-None-Match` ETag (no body)."},
+        **error_responses(*AUTH_ERRORS, JobNotFoundError),
+    },
+)
+async def read_job(
+    job_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    poller: JobPollerDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+    wait: Annotated[
+        int, Query(ge=0, le=MAX_WAIT_SECONDS, description="Long-poll: answer as soon as the job changes, or after N s.")
+    ] = 0,
+) -> Response:
+    """A job's state. Send the last `ETag` as `If-None-Match` to get `304` while nothing changed;
+    honour `Retry-After` until the job has finished."""
+    # Well-formed polls are answered by the hot path before they reach this route; it answers
+    # the rest (errors, odd forms of the id or the query) the same way.
+    reply = await answer_poll(poller, principal, job_id, if_none_match=if_none_match, wait=wait)
+    if reply.status == status.HTTP_304_NOT_MODIFIED:
+        return Response(status_code=reply.status, headers=reply.headers)
+    return Response(reply.body, media_type="application/json", headers=reply.headers)
 
 
 @router.get("", response_model=JobCollection, responses=error_responses(*AUTH_ERRORS, InvalidCursorError))

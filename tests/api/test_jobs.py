@@ -12,7 +12,7 @@ from httpx import AsyncClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.job_events import publish_job_changed
+from core.change_events import JOB_CHANNEL, publish_change
 from core.resources import Resources
 from core.settings import JobSettings
 from domain.jobs import JobCreateRateLimitedError, JobStatus
@@ -201,7 +201,7 @@ async def test_long_poll_wakes_within_200_ms_of_a_change(
         await asyncio.sleep(0.3)
         await session.execute(update(Job).where(Job.id == job.id).values(progress_percent=40, version=Job.version + 1))
         await session.commit()
-        await publish_job_changed(resources.redis, job.id)
+        await publish_change(resources.redis, JOB_CHANNEL, job.id)
         return time.monotonic()
 
     changer = asyncio.create_task(change_soon())
@@ -249,6 +249,58 @@ async def test_wait_over_30_is_a_422(admin: SignedIn, client: AsyncClient) -> No
     response = await client.get(f"/api/v1/jobs/{uuid.uuid4()}", params={"wait": 31}, headers=admin.headers)
 
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/api/v1/jobs/not-a-uuid", 422, "validation_error"),
+        ("/api/v1/jobs/{id}?wait=soon", 422, "validation_error"),
+        ("/api/v1/jobs/{id}?wait=-1", 422, "validation_error"),
+        ("/api/v1/jobs/{id}?unknown=1", 200, None),
+        ("/api/v1/jobs/{id}?wait=0&wait=1", 200, None),
+    ],
+)
+async def test_polls_in_every_other_form_are_answered_like_the_hot_ones(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization,
+    path: str, status: int, code: str | None,
+) -> None:  # fmt: skip
+    job = await create_job(session, organization)
+    await session.commit()
+
+    response = await client.get(path.format(id=job.id), headers=admin.headers)
+
+    assert response.status_code == status
+    if code is None:
+        assert response.json()["id"] == str(job.id)
+        assert response.headers["etag"]
+    else:
+        assert response.json()["internal_code"] == code
+
+
+async def test_poll_errors_are_problems_with_the_usual_headers(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+) -> None:
+    job = await create_job(session, organization)
+    await session.commit()
+
+    anonymous = await client.get(f"/api/v1/jobs/{job.id}")
+    bad_token = await client.get(f"/api/v1/jobs/{job.id}", headers={"Authorization": "Bearer nonsense"})
+    unknown = await client.get(f"/api/v1/jobs/{uuid.uuid4()}", headers={**admin.headers, "X-Request-ID": "poll-404"})
+    hot = await client.get(f"/api/v1/jobs/{job.id}", headers={**admin.headers, "X-Request-ID": "poll-200"})
+
+    assert (anonymous.status_code, bad_token.status_code, unknown.status_code) == (401, 401, 404)
+    assert anonymous.headers["content-type"] == unknown.headers["content-type"] == "application/problem+json"
+    assert unknown.json()["request_id"] == "poll-404"
+    assert unknown.json()["instance"] == f"/api/v1/jobs/{unknown.url.path.rsplit('/', 1)[1]}"
+    for response in (unknown, hot):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["cache-control"] == "no-store"
+    assert hot.headers["x-request-id"] == "poll-200"
+    assert hot.headers["content-type"] == "application/json"
+    assert int(hot.headers["content-length"]) == len(hot.content)
+    metrics = (await client.get("/metrics")).text
+    assert 'route="/jobs/{job_id}",status="200"' in metrics
 
 
 async def test_another_organizations_job_is_not_found(
@@ -395,7 +447,7 @@ async def test_polls_are_served_from_cache_until_the_job_changes(
     assert cached.headers["etag"] == first.headers["etag"]
 
     # Another process announces it (as a worker does): the next poll reads the new state.
-    await publish_job_changed(resources.redis, job.id)
+    await publish_change(resources.redis, JOB_CHANNEL, job.id)
 
     async def fresh() -> bool:
         return (await client.get(url, headers=admin.headers)).json()["progress"]["percent"] == 70

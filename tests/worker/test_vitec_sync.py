@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from sqlalchemy import event, func, select, update
 
 from api.main import create_app
@@ -270,10 +272,15 @@ async def test_filters(api: httpx.AsyncClient) -> None:
     assert since_future == []
 
 
-async def test_a_page_costs_the_same_queries_whatever_its_size(api: httpx.AsyncClient, hub: Resources) -> None:
-    transport = api._transport  # the app under test
-    app = transport.app  # type: ignore[attr-defined]
-    engine = app.state.resources.engine.sync_engine
+def app_of(api: httpx.AsyncClient) -> FastAPI:
+    app: FastAPI = api._transport.app  # type: ignore[attr-defined]
+    return app
+
+
+@contextlib.contextmanager
+def statements_of(api: httpx.AsyncClient) -> Iterator[list[str]]:
+    """The SQL statements the API under test runs inside the block."""
+    engine = app_of(api).state.resources.engine.sync_engine
     statements: list[str] = []
 
     def count(*args: Any) -> None:
@@ -281,15 +288,58 @@ async def test_a_page_costs_the_same_queries_whatever_its_size(api: httpx.AsyncC
 
     event.listen(engine, "before_cursor_execute", count)
     try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def sync_seen_by_api(api: httpx.AsyncClient, hub: Resources, organization_id: uuid.UUID, mode: str) -> Job:
+    """Run a sync elsewhere (the hub), and wait until the API's process has heard that it changed
+    the organization's read model (its cached pages are gone)."""
+    job = await run_sync(hub, organization_id, mode)
+    cache = app_of(api).state.page_cache
+
+    async def forgotten() -> bool:
+        return not cache.holds(organization_id)
+
+    await eventually(forgotten, 5, "the API never heard of the sync's changes")
+    return job
+
+
+async def test_a_page_costs_the_same_queries_whatever_its_size(api: httpx.AsyncClient) -> None:
+    with statements_of(api) as statements:
         await api.get("/api/v1/estates", params={"limit": 5})
         small = len(statements)
         statements.clear()
         await api.get("/api/v1/estates", params={"limit": 60})
         large = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
-    assert small == large
+    assert small == large > 0
+
+
+async def test_a_repeated_page_is_served_from_the_cache_until_a_sync_changes_the_data(
+    api: httpx.AsyncClient, hub: Resources, simulator: Simulator, synced: uuid.UUID
+) -> None:
+    params = {"limit": 5, "updated_since": "2000-01-01T00:00:00Z"}
+    with statements_of(api) as statements:
+        first = await api.get("/api/v1/estates", params=params)
+        queries_first = len(statements)
+        statements.clear()
+        again = await api.get("/api/v1/estates", params=params)
+        queries_again = len(statements)
+    other_query = await api.get("/api/v1/estates", params={"limit": 4})
+    last = first.json()["items"][-1]
+    await simulator.control.post(f"/_control/estates/{simulator.installation}/{last['vitec_estate_id']}/mutate")
+    await sync_seen_by_api(api, hub, synced, "incremental")
+    after = await api.get("/api/v1/estates", params=params)
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert queries_first > 0
+    assert queries_again == 0
+    assert again.content == first.content
+    assert len(other_query.json()["items"]) == 4
+    # The changed estate moved to the top of the list at once, not after the cache's TTL.
+    assert after.json()["items"][0]["vitec_estate_id"] == last["vitec_estate_id"]
 
 
 async def test_estate_detail_with_images_brokers_department_and_image_bytes(api: httpx.AsyncClient) -> None:
@@ -314,7 +364,7 @@ async def test_missing_deleted_and_foreign_estates_are_404(
     estates = await walk(api, "/api/v1/estates", limit=100)
     gone = estates[0]
     await simulator.control.delete(f"/_control/estates/{simulator.installation}/{gone['vitec_estate_id']}")
-    await run_sync(hub, synced, "full")
+    await sync_seen_by_api(api, hub, synced, "full")
 
     deleted = await api.get(f"/api/v1/estates/{gone['id']}")
     unknown = await api.get(f"/api/v1/estates/{uuid.uuid4()}")

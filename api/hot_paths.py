@@ -1,0 +1,146 @@
+"""The two hottest GETs, answered below FastAPI's routing and parameter machinery.
+
+Thousands of open tabs poll their jobs and page through the same estate lists. For those, the
+framework's per-request work (route matching, dependency and parameter resolution, response
+validation) costs more than the answer itself (see bench/RESULTS.md). This layer answers, from the
+same code the routes use, what it can answer alone:
+
+- a job poll: `GET /api/v1/jobs/{id}` with no query or `?wait=N`;
+- a page the page cache holds (`api.page_cache`): a read-model GET that its route rendered before
+  for the same organization and the same query string.
+
+Everything else goes on to the app untouched, and so does anything that fails here (a bad token, an
+unknown job): the routes answer those, so errors are rendered in one place only. The layer sits
+inside `RequestContextMiddleware`, so hot answers still carry the request id, the security headers,
+the access log and the latency metrics.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.deps import principal_from_authorization
+from api.middleware import request_header
+from api.routes import API_PREFIX
+from api.routes.jobs import PollReply, answer_poll
+from core.resources import Resources
+from domain.errors import AppError
+from domain.users import Principal
+from service.job_polling import MAX_WAIT_SECONDS, JobPoller
+
+JOB_POLL_PREFIX = f"{API_PREFIX}/jobs/"
+_JSON = (b"content-type", b"application/json")
+
+
+class HotPathMiddleware:
+    """Answers well-formed job polls and cached pages itself; passes everything else on."""
+
+    def __init__(self, app: ASGIApp, *, api: FastAPI, cached_paths: frozenset[str]) -> None:
+        self.app = app
+        self.api = api
+        self.cached_paths = cached_paths
+        self._page_labels = {path: _RouteLabel(path.removeprefix(API_PREFIX)) for path in cached_paths}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path: str = scope["path"]
+            if path.startswith(JOB_POLL_PREFIX):
+                if await self._poll(scope, send):
+                    return
+            elif path in self.cached_paths and await self._cached_page(scope, send):
+                return
+        await self.app(scope, receive, send)
+
+    async def _poll(self, scope: Scope, send: Send) -> bool:
+        job_id = _uuid_or_none(scope["path"][len(JOB_POLL_PREFIX) :])
+        wait = _wait_or_none(scope["query_string"])
+        if job_id is None or wait is None:
+            return False
+        principal = self._principal(scope)
+        if principal is None:
+            return False
+        if_none_match = request_header(scope, b"if-none-match")
+        poller = JobPoller(self._resources, self.api.state.job_cache)
+        try:
+            reply = await answer_poll(
+                poller, principal, job_id, if_none_match=None if if_none_match is None else if_none_match.decode(),
+                wait=wait,
+            )  # fmt: skip
+        except AppError:
+            return False
+        _mark_route(scope, _POLL_LABEL)
+        await _send_poll(send, reply)
+        return True
+
+    async def _cached_page(self, scope: Scope, send: Send) -> bool:
+        principal = self._principal(scope)
+        if principal is None:
+            return False
+        body = self.api.state.page_cache.get(principal.organization_id, scope["path"], scope["query_string"])
+        if body is None:
+            return False
+        _mark_route(scope, self._page_labels[scope["path"]])
+        await _send(send, 200, [_JSON, (b"content-length", str(len(body)).encode())], body)
+        return True
+
+    @property
+    def _resources(self) -> Resources:
+        resources: Resources = self.api.state.resources
+        return resources
+
+    def _principal(self, scope: Scope) -> Principal | None:
+        authorization = request_header(scope, b"authorization")
+        if authorization is None:
+            return None
+        try:
+            return principal_from_authorization(self._resources, authorization.decode("latin-1"))
+        except AppError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class _RouteLabel:
+    """What routing leaves in `scope["route"]` that the latency metrics read: the route's template
+    (relative to the API prefix, as the routers declare it)."""
+
+    path_format: str
+
+
+_POLL_LABEL = _RouteLabel("/jobs/{job_id}")
+
+
+def _mark_route(scope: Scope, label: _RouteLabel) -> None:
+    scope["route"] = label
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def _wait_or_none(query: bytes) -> int | None:
+    """`?wait=N` (0 ≤ N ≤ 30) or no query at all; anything else is the route's to judge."""
+    if not query:
+        return 0
+    name, _, value = query.partition(b"=")
+    if name != b"wait" or not value.isdigit() or len(value) > 2 or int(value) > MAX_WAIT_SECONDS:
+        return None
+    return int(value)
+
+
+async def _send_poll(send: Send, reply: PollReply) -> None:
+    headers = [(name.lower().encode(), value.encode()) for name, value in reply.headers.items()]
+    if reply.body:
+        headers += [_JSON, (b"content-length", str(len(reply.body)).encode())]
+    await _send(send, reply.status, headers, reply.body)
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
