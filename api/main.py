@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources = Resources.build(settings)
         app.state.resources = resources
         await resources.start_producer()
-        await resources.start_read_pool()
+        await resources.start_raw_pool()
         resources.job_changes.on_change(app.state.job_cache.invalidate)
         resources.read_model_changes.on_change(app.state.page_cache.invalidate)
         await resources.job_changes.start()

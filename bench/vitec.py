@@ -62,6 +62,7 @@ async def sync_benchmarks(settings: Settings, url: str) -> tuple[dict[str, Any],
                           cache_ttl_seconds=0)  # fmt: skip
     resources = Resources.build(settings.model_copy(update={"vitec": vitec}))
     await resources.start_producer()
+    await resources.start_raw_pool()
     try:
         async with transaction(resources) as session:
             organization = await OrganizationRepository(session).add(

@@ -15,13 +15,19 @@ from core.settings import DatabaseSettings
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def create_engine(settings: DatabaseSettings) -> AsyncEngine:
-    """One pooled asyncpg engine per process."""
+def create_engine(settings: DatabaseSettings, *, pre_ping: bool = True) -> AsyncEngine:
+    """One pooled asyncpg engine per process.
+
+    `pre_ping=False` is for processes whose every statement may fail and be retried (the worker):
+    with asyncpg a ping is three round trips (BEGIN, `;`, ROLLBACK) on every checkout. Without it,
+    a connection that died with its server fails one statement; SQLAlchemy then invalidates the
+    whole pool, and the retry runs on fresh connections.
+    """
     return create_async_engine(
         settings.url,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         echo=settings.echo,
     )
 
@@ -51,13 +57,15 @@ async def unit_of_work(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
         await session.commit()
 
 
-async def create_read_pool(settings: DatabaseSettings) -> asyncpg.Pool:
-    """A raw asyncpg pool for the hottest read (job polling): prepared statements, no pre-ping,
-    and no reset query on release, since read-only use never changes session state."""
+async def create_raw_pool(settings: DatabaseSettings) -> asyncpg.Pool:
+    """A raw asyncpg pool for the hottest single statements, each its own transaction: job polls
+    in the API, a job's state changes in the worker. Prepared statements, no pre-ping, and no
+    reset query on release, since single autocommit statements never change session state."""
     dsn = make_url(settings.url).set(drivername="postgresql").render_as_string(hide_password=False)
     pool: asyncpg.Pool = await asyncpg.create_pool(
         dsn,
-        min_size=1,
+        # Nothing connects before the first statement: a process starts while PostgreSQL is down.
+        min_size=0,
         max_size=settings.pool_size,
         max_inactive_connection_lifetime=300,
         init=_decode_json,
@@ -71,4 +79,4 @@ async def _decode_json(connection: asyncpg.Connection) -> None:
 
 
 async def _keep_session_state(connection: asyncpg.Connection) -> None:
-    """Nothing to reset: the read pool runs single SELECTs outside transactions."""
+    """Nothing to reset: the raw pool runs single statements outside transactions."""

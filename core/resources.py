@@ -14,7 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.broker import JobStreamBroker, create_broker, worker_identity
 from core.change_events import JOB_CHANNEL, READ_MODEL_CHANNEL, ChangeListener
-from core.database import SessionFactory, create_engine, create_read_pool, create_session_factory
+from core.database import (
+    SessionFactory,
+    create_engine,
+    create_raw_pool,
+    create_session_factory,
+)
 from core.rate_limit import RateLimiter
 from core.redis import create_redis
 from core.security import PasswordHasher, TokenCodec
@@ -34,14 +39,15 @@ class Resources:
     identity: str
     job_changes: ChangeListener
     read_model_changes: ChangeListener
-    # The raw pool for job polling; only the API opens it (start_read_pool).
-    read_pool: asyncpg.Pool | None = None
+    # The raw asyncpg pool (job polls in the API, job state changes in workers): start_raw_pool.
+    raw_pool: asyncpg.Pool | None = None
     _broker_started: bool = field(default=False)
 
     @classmethod
-    def build(cls, settings: Settings, broker: JobStreamBroker | None = None) -> Resources:
-        """Everything, unconnected; `broker` is the worker's own (with its tasks) when given."""
-        engine = create_engine(settings.database)
+    def build(cls, settings: Settings, broker: JobStreamBroker | None = None, *, pre_ping: bool = True) -> Resources:
+        """Everything, unconnected; `broker` is the worker's own (with its tasks) when given.
+        `pre_ping=False`: no liveness check on each checkout (see `core.database.create_engine`)."""
+        engine = create_engine(settings.database, pre_ping=pre_ping)
         redis = create_redis(settings.redis)
         return cls(
             settings=settings,
@@ -63,14 +69,14 @@ class Resources:
         await self.broker.startup()
         self._broker_started = True
 
-    async def start_read_pool(self) -> None:
-        self.read_pool = await create_read_pool(self.settings.database)
+    async def start_raw_pool(self) -> None:
+        self.raw_pool = await create_raw_pool(self.settings.database)
 
     async def close(self) -> None:
         await self.job_changes.stop()
         await self.read_model_changes.stop()
-        if self.read_pool is not None:
-            await self.read_pool.close()
+        if self.raw_pool is not None:
+            await self.raw_pool.close()
         if self._broker_started:
             await self.broker.shutdown()
         await self.rate_limiter.close()

@@ -121,7 +121,7 @@ class JobPoller:
         return job
 
     async def _load(self, organization_id: uuid.UUID, job_id: uuid.UUID) -> JobSnapshot | None:
-        pool = self._resources.read_pool
+        pool = self._resources.raw_pool
         if pool is not None:
             return await read_snapshot_from_pool(pool, organization_id, job_id)
         # Processes without the read pool (and tests inside one rolled-back transaction).

@@ -20,15 +20,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.database import unit_of_work
 from core.logging import bind_log_context, get_logger
 from core.metrics import JOB_DURATION, JOBS_FINISHED, JOBS_RETRIED
 from core.resources import Resources
 from domain.jobs import JobCancelled, JobError, PermanentJobError, RetryPolicy, TransientJobError
-from repository.jobs import ClaimedJob, JobRepository
+from repository.jobs import ClaimedJob, JobRepository, JobStateRepository
 from service.dispatch import transaction
 
 logger = get_logger(__name__)
+
+# A job still running after this long is announced as running (see `_Lease.beat_forever`).
+RUNNING_ANNOUNCE_DELAY_SECONDS = 0.05
 
 
 class JobLost(Exception):
@@ -78,13 +80,21 @@ class _Lease:
     job_id: uuid.UUID
     worker_id: str
     resources: Resources
+    states: JobStateRepository
     cancel_requested: bool = False
     lost: bool = False
     _last_progress: float = 0.0
     _last_check: float = field(default_factory=time.monotonic)
 
     async def beat_forever(self) -> None:
+        """Heartbeat until cancelled (the job ended); first, tell the pollers the job is running.
+
+        That announcement waits `RUNNING_ANNOUNCE_DELAY_SECONDS`: a job that ends sooner is
+        announced once, by its end, so its long-pollers wake once and the worker publishes once.
+        """
         interval = self.resources.settings.jobs.heartbeat_seconds
+        await asyncio.sleep(min(RUNNING_ANNOUNCE_DELAY_SECONDS, interval))
+        await self.resources.job_changes.announce(self.job_id)
         while not self.lost:
             await asyncio.sleep(interval)
             try:
@@ -93,8 +103,7 @@ class _Lease:
                 logger.warning("job_heartbeat_failed", error=repr(exc))
 
     async def beat(self) -> None:
-        async with unit_of_work(self.resources.session_factory) as session:
-            heartbeat = await JobRepository(session).heartbeat(self.job_id, self.worker_id)
+        heartbeat = await self.states.heartbeat(self.job_id, self.worker_id)
         self.lost = not heartbeat.still_owned
         self.cancel_requested = heartbeat.cancel_requested
         self._last_check = time.monotonic()
@@ -104,8 +113,7 @@ class _Lease:
         if percent < 100 and now - self._last_progress < self.resources.settings.jobs.progress_min_interval_seconds:
             return
         self._last_progress = now
-        async with unit_of_work(self.resources.session_factory) as session:
-            self.lost = not await JobRepository(session).report_progress(self.job_id, self.worker_id, percent, message)
+        self.lost = not await self.states.report_progress(self.job_id, self.worker_id, percent, message)
         await self.resources.job_changes.announce(self.job_id)
 
     async def checkpoint(self) -> None:
@@ -126,18 +134,19 @@ class JobRunner:
         settings = resources.settings.jobs
         self._policy = policy or RetryPolicy(settings.retry_base_seconds, settings.retry_cap_seconds)
         self.worker_id = resources.identity
+        if resources.raw_pool is None:
+            raise RuntimeError("the job runner needs the raw pool: await resources.start_raw_pool() first")
+        self._states = JobStateRepository(resources.raw_pool)
 
     async def run(self, job_id: uuid.UUID, kind: str, handler: JobHandler) -> RunOutcome:
         bind_log_context(job_id=str(job_id), job_kind=kind)
-        async with unit_of_work(self._resources.session_factory) as session:
-            job = await JobRepository(session).claim(job_id, self.worker_id)
+        job = await self._states.claim(job_id, self.worker_id)
         if job is None:
             logger.info("job_delivery_skipped")
             return RunOutcome.SKIPPED
         if job.request_id:
             bind_log_context(request_id=job.request_id)
-        await self._resources.job_changes.announce(job_id)
-        lease = _Lease(job_id, self.worker_id, self._resources)
+        lease = _Lease(job_id, self.worker_id, self._resources, self._states)
         heartbeat = asyncio.create_task(lease.beat_forever(), name=f"heartbeat-{job_id}")
         started = time.monotonic()
         try:
@@ -159,16 +168,19 @@ class JobRunner:
                 context = JobContext(
                     job_id, job.kind, job.organization_id, job.payload, attempt, session, self._resources, lease
                 )
-                result = await handler(context)
-                if not await JobRepository(session).succeed(job_id, self.worker_id, result or {}):
+                result = await handler(context) or {}
+                if _wrote_through(session):  # the body's effects and its success commit together
+                    owned = await JobRepository(session).succeed(job_id, self.worker_id, result)
+                else:  # nothing to commit with it: one statement, no transaction around it
+                    owned = await self._states.succeed(job_id, self.worker_id, result)
+                if not owned:
                     raise JobLost
             return RunOutcome.SUCCEEDED
         except JobLost:
             logger.warning("job_lost_to_another_worker")
             return RunOutcome.LOST
         except JobCancelled:
-            async with unit_of_work(self._resources.session_factory) as session:
-                await JobRepository(session).mark_cancelled(job_id, self.worker_id)
+            await self._states.mark_cancelled(job_id, self.worker_id)
             return RunOutcome.CANCELLED
         except PermanentJobError as exc:
             await self._fail(job_id, exc.code, exc.message)
@@ -182,16 +194,19 @@ class JobRunner:
                 await self._fail(job_id, code, message)
                 return RunOutcome.FAILED
             delay = self._policy.delay(attempt)
-            async with unit_of_work(self._resources.session_factory) as session:
-                await JobRepository(session).requeue(
-                    job_id, self.worker_id, datetime.now(UTC) + timedelta(seconds=delay), code, message
-                )
+            await self._states.requeue(
+                job_id, self.worker_id, datetime.now(UTC) + timedelta(seconds=delay), code, message
+            )
             JOBS_RETRIED.labels(kind=job.kind).inc()
             return RunOutcome.RETRYING
 
     async def _fail(self, job_id: uuid.UUID, code: str, message: str) -> None:
-        async with unit_of_work(self._resources.session_factory) as session:
-            await JobRepository(session).fail(job_id, self.worker_id, code, message)
+        await self._states.fail(job_id, self.worker_id, code, message)
+
+
+def _wrote_through(session: AsyncSession) -> bool:
+    """Whether the body used its session: a transaction began, or objects wait to be flushed."""
+    return session.in_transaction() or bool(session.new or session.dirty or session.deleted)
 
 
 def _describe(exc: Exception) -> tuple[str, str]:

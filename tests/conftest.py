@@ -115,9 +115,9 @@ async def connection(resources: Resources) -> AsyncIterator[AsyncConnection]:
     The app's session factory is pointed at it with `create_savepoint`, so each request's unit of
     work commits to a savepoint and the test still sees (and then discards) everything.
     """
-    original, read_pool = resources.session_factory, resources.read_pool
+    original, raw_pool = resources.session_factory, resources.raw_pool
     # Polls read through the session too, so they see the test's uncommitted rows.
-    resources.read_pool = None
+    resources.raw_pool = None
     async with resources.engine.connect() as conn:
         transaction = await conn.begin()
         resources.session_factory = async_sessionmaker(
@@ -126,7 +126,7 @@ async def connection(resources: Resources) -> AsyncIterator[AsyncConnection]:
         try:
             yield conn
         finally:
-            resources.session_factory, resources.read_pool = original, read_pool
+            resources.session_factory, resources.raw_pool = original, raw_pool
             if transaction.is_active:
                 await transaction.rollback()
 

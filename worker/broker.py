@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
@@ -48,12 +49,18 @@ async def _keep_alive(resources: Resources) -> None:
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def startup(state: TaskiqState) -> None:
-    resources = Resources.build(settings, broker=broker)
+    # Every job's state changes retry on failure, so a dead connection costs one retry, not a
+    # ping before every statement.
+    resources = Resources.build(settings, broker=broker, pre_ping=False)
+    await resources.start_raw_pool()
     state.resources = resources
     state.runner = JobRunner(resources)
     state.keep_alive = asyncio.create_task(_keep_alive(resources), name="worker-keep-alive")
     if settings.jobs.worker_metrics_port:
         start_http_server(settings.jobs.worker_metrics_port, addr=settings.app.api_host)
+    # As in the API: what start-up built lives as long as the process; keep it out of the cyclic
+    # collector's full passes, which otherwise stall every running job.
+    gc.freeze()
     logger.info("worker_started", worker_id=resources.identity)
 
 

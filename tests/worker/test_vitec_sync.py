@@ -76,6 +76,7 @@ def vitec_settings(url: str, **changes: object) -> VitecSettings:
 async def hub_resources(settings: Settings, url: str, **changes: object) -> Resources:
     resources = Resources.build(settings.model_copy(update={"vitec": vitec_settings(url, **changes)}))
     await resources.start_producer()
+    await resources.start_raw_pool()
     return resources
 
 

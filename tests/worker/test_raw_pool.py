@@ -14,8 +14,8 @@ from service.job_polling import JobPoller
 
 
 async def test_pool_and_session_reads_agree(live: Resources, organization_id: uuid.UUID) -> None:
-    await live.start_read_pool()
-    assert live.read_pool is not None
+    await live.start_raw_pool()
+    assert live.raw_pool is not None
     try:
         job_id = uuid.uuid4()
         async with transaction(live) as session:
@@ -24,16 +24,16 @@ async def test_pool_and_session_reads_agree(live: Resources, organization_id: uu
                     status=JobStatus.SUCCEEDED.value, result={"document_id": "d-1", "nested": {"n": 1}})
             )  # fmt: skip
 
-        from_pool = await read_snapshot_from_pool(live.read_pool, organization_id, job_id)
+        from_pool = await read_snapshot_from_pool(live.raw_pool, organization_id, job_id)
         async with live.session_factory() as session:
             from_session = await read_snapshot(session, organization_id, job_id)
-        other_organization = await read_snapshot_from_pool(live.read_pool, uuid.uuid4(), job_id)
+        other_organization = await read_snapshot_from_pool(live.raw_pool, uuid.uuid4(), job_id)
         polled = await JobPoller(live).read(
             Principal(user_id=uuid.uuid4(), organization_id=organization_id, role=UserRole.BROKER), job_id
         )
     finally:
-        await live.read_pool.close()
-        live.read_pool = None
+        await live.raw_pool.close()
+        live.raw_pool = None
 
     assert from_pool == from_session == polled
     assert from_pool is not None
