@@ -8,13 +8,15 @@ import uuid
 import pytest
 
 from core.resources import Resources
+from repository.jobs import JobStateRepository
 from service.job_runner import _Lease
 
 
 async def test_heartbeat_keeps_beating_after_a_failed_beat(
     resources: Resources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    lease = _Lease(uuid.uuid4(), "worker-1", resources)
+    assert resources.raw_pool is not None
+    lease = _Lease(uuid.uuid4(), "worker-1", resources, JobStateRepository(resources.raw_pool))
     beats = 0
 
     async def flaky_beat() -> None:

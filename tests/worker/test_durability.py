@@ -7,6 +7,7 @@ import asyncio
 import signal
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from asgi_lifespan import LifespanManager
@@ -15,6 +16,7 @@ from sqlalchemy import func, select, text
 
 from api.main import create_app
 from core.resources import Resources
+from core.security import TokenType
 from core.settings import RedisSettings, Settings
 from domain.jobs import JobStatus
 from domain.users import UserRole
@@ -85,6 +87,62 @@ async def test_a_job_runs_in_a_real_worker(
     assert (job.progress_percent, job.attempts) == (100, 1)
     assert job.result == {"steps": 3, "attempt": 1}
     assert await effect_runs(live, job_id) == 1
+
+
+async def test_a_job_that_writes_nothing_succeeds_with_its_result(
+    live: Resources, organization_id: uuid.UUID, processes: dict[str, Spawn]
+) -> None:
+    # Its success is one statement of its own (no body transaction to join): same visible end.
+    worker = processes["worker"]()
+    await wait_registered(live, worker.name)
+    async with transaction(live) as session:
+        started = await JobService(session, live).start(None, TICK_KIND, organization_id=organization_id,
+                                                        payload={"tick": 7})  # fmt: skip
+
+    job = await wait_finished(live, started.job.id)
+
+    assert (job.status, job.progress_percent, job.attempts) == ("succeeded", 100, 1)
+    assert job.result == {"tick": 7}
+    assert (job.claimed_by, job.error_code) == (None, None)
+    assert job.finished_at is not None
+
+
+async def test_a_long_poll_wakes_when_a_worker_starts_and_finishes_the_job(
+    live: Resources, settings: Settings, organization_id: uuid.UUID, processes: dict[str, Spawn]
+) -> None:
+    app = create_app(settings)
+    async with LifespanManager(app):
+        api_resources: Resources = app.state.resources
+        await api_resources.job_changes.wait_until_subscribed()
+        async with transaction(api_resources) as session:
+            user = await UserService(session, api_resources.password_hasher).create_in_organization(
+                organization_id, email=f"poller-{uuid.uuid4().hex[:8]}@example.com", full_name="Poller",
+                password="long enough password", role=UserRole.BROKER,
+            )  # fmt: skip
+        token, _ = api_resources.token_codec.encode(
+            subject=user.id, organization_id=organization_id, role="broker", token_type=TokenType.ACCESS,
+            ttl=timedelta(minutes=5),
+        )  # fmt: skip
+        job_id = await start_job(live, organization_id, steps=5, step_seconds=0.2)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t", headers=headers) as api:
+            queued = await api.get(f"/api/v1/jobs/{job_id}")
+            worker = processes["worker"]()
+            await wait_registered(live, worker.name)
+            running = await api.get(f"/api/v1/jobs/{job_id}", params={"wait": 20},
+                                    headers={"If-None-Match": queued.headers["etag"]})  # fmt: skip
+            woke_at = time.monotonic()
+            latest = running
+            while latest.json()["status"] == "running":  # each progress step wakes the long-poll
+                latest = await api.get(f"/api/v1/jobs/{job_id}", params={"wait": 20},
+                                       headers={"If-None-Match": latest.headers["etag"]})  # fmt: skip
+            finished_after = time.monotonic() - woke_at
+
+    assert queued.json()["status"] == "queued"
+    assert running.json()["status"] == "running"
+    assert latest.json()["status"] == "succeeded"
+    # Five 0.2 s steps: woken by the job's own changes, not by the 20 s deadline.
+    assert finished_after < 5
 
 
 async def test_kill_9_mid_task_on_an_idle_queue_still_succeeds_once(
