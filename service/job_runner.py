@@ -24,7 +24,8 @@ from core.logging import bind_log_context, get_logger
 from core.metrics import JOB_DURATION, JOBS_FINISHED, JOBS_RETRIED
 from core.resources import Resources
 from domain.jobs import JobCancelled, JobError, PermanentJobError, RetryPolicy, TransientJobError
-from repository.jobs import ClaimedJob, JobRepository, JobStateRepository
+from repository.job_states import ClaimedJob, JobStateRepository
+from repository.jobs import JobRepository
 from service.dispatch import transaction
 
 logger = get_logger(__name__)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.resources import Resources
+from core.security import TokenType
 from domain.users import UserRole
 from repository.models import Organization, User
 from repository.organizations import OrganizationRepository
+from service.dispatch import transaction
 from service.users import UserService
 from tests.conftest import unique_email
 
@@ -76,3 +79,18 @@ async def signed_in(
     await session.commit()
     tokens = await login(client, user.email)
     return SignedIn(user, str(tokens["access_token"]), str(tokens["refresh_token"]))
+
+
+async def committed_broker_headers(resources: Resources, organization_id: uuid.UUID) -> dict[str, str]:
+    """A broker of the organization, committed (for tests on committed rows), and the bearer
+    header of an access token for them."""
+    async with transaction(resources) as session:
+        user = await UserService(session, resources.password_hasher).create_in_organization(
+            organization_id, email=unique_email("broker"), full_name="Broker", password=DEFAULT_PASSWORD,
+            role=UserRole.BROKER,
+        )  # fmt: skip
+    token, _ = resources.token_codec.encode(
+        subject=user.id, organization_id=organization_id, role=UserRole.BROKER.value, token_type=TokenType.ACCESS,
+        ttl=timedelta(hours=1),
+    )  # fmt: skip
+    return {"Authorization": f"Bearer {token}"}

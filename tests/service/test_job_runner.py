@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from core.resources import Resources
-from repository.jobs import JobStateRepository
+from repository.job_states import JobStateRepository
 from service.job_runner import _Lease
 
 

@@ -7,7 +7,6 @@ import asyncio
 import signal
 import time
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from asgi_lifespan import LifespanManager
@@ -16,7 +15,6 @@ from sqlalchemy import func, select, text
 
 from api.main import create_app
 from core.resources import Resources
-from core.security import TokenType
 from core.settings import RedisSettings, Settings
 from domain.jobs import JobStatus
 from domain.users import UserRole
@@ -27,6 +25,7 @@ from service.dispatch import transaction
 from service.job_sweeper import JobSweeper
 from service.jobs import JobService
 from service.users import UserService
+from tests.factories.users import committed_broker_headers
 from tests.worker.conftest import Spawn, wait_registered
 from tests.worker.processes import PrivateRedis, eventually
 from tests.worker.support import EFFECT_KIND, TICK_KIND, ends_key, starts_key
@@ -114,17 +113,8 @@ async def test_a_long_poll_wakes_when_a_worker_starts_and_finishes_the_job(
     async with LifespanManager(app):
         api_resources: Resources = app.state.resources
         await api_resources.job_changes.wait_until_subscribed()
-        async with transaction(api_resources) as session:
-            user = await UserService(session, api_resources.password_hasher).create_in_organization(
-                organization_id, email=f"poller-{uuid.uuid4().hex[:8]}@example.com", full_name="Poller",
-                password="long enough password", role=UserRole.BROKER,
-            )  # fmt: skip
-        token, _ = api_resources.token_codec.encode(
-            subject=user.id, organization_id=organization_id, role="broker", token_type=TokenType.ACCESS,
-            ttl=timedelta(minutes=5),
-        )  # fmt: skip
+        headers = await committed_broker_headers(api_resources, organization_id)
         job_id = await start_job(live, organization_id, steps=5, step_seconds=0.2)
-        headers = {"Authorization": f"Bearer {token}"}
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t", headers=headers) as api:
             queued = await api.get(f"/api/v1/jobs/{job_id}")
             worker = processes["worker"]()

@@ -7,7 +7,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,16 +17,14 @@ from sqlalchemy import event, func, select, update
 
 from api.main import create_app
 from core.resources import Resources
-from core.security import TokenType
 from core.settings import Settings, VitecSettings
-from domain.users import UserRole
 from repository.models import Estate, Job, Organization
 from repository.organizations import OrganizationRepository
 from service.dispatch import transaction
 from service.job_runner import JobRunner
 from service.jobs import JobService
-from service.users import UserService
 from service.vitec_sync import close_vitec_clients, sync
+from tests.factories.users import committed_broker_headers
 from tests.worker.conftest import Spawn, wait_registered
 from tests.worker.processes import eventually, start_simulator
 
@@ -216,17 +213,8 @@ async def api(settings: Settings, simulator: Simulator, synced: uuid.UUID) -> As
     """The API, reading the synced organization's data, signed in as one of its brokers."""
     app = create_app(settings.model_copy(update={"vitec": vitec_settings(simulator.url)}))
     async with LifespanManager(app):
-        resources: Resources = app.state.resources
-        async with transaction(resources) as session:
-            user = await UserService(session, resources.password_hasher).create_in_organization(
-                synced, email=f"reader-{uuid.uuid4().hex[:8]}@example.com", full_name="Reader",
-                password="long enough password", role=UserRole.BROKER,
-            )  # fmt: skip
-        token, _ = resources.token_codec.encode(
-            subject=user.id, organization_id=synced, role="broker", token_type=TokenType.ACCESS, ttl=timedelta(hours=1)
-        )
+        headers = await committed_broker_headers(app.state.resources, synced)
         transport = httpx.ASGITransport(app=app)
-        headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as client:
             yield client
         await close_vitec_clients()
