@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal_column, or_, select, update
+from sqlalchemy import delete, func, insert, literal_column, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -184,6 +184,15 @@ class VitecReadModelRepository:
             select(VitecSyncState).where(VitecSyncState.organization_id == organization_id)
         )
         return result.scalars().one_or_none()
+
+    async def refresh_statistics(self) -> None:
+        """ANALYZE the read model's tables, in the sync's transaction (it samples the rows this
+        transaction wrote, and the statistics commit with them). Right after a large sync the
+        planner otherwise still believes the tables empty, and pages an estate list by sorting
+        every row of the organization instead of walking its (updated_at, id) index: 20 ms instead
+        of 0.2 ms for 10 000 estates, until autovacuum's ANALYZE comes around."""
+        tables = ", ".join(model.__tablename__ for model in (Department, Employee, Estate, EstateBroker, EstateImage))
+        await self.session.execute(text(f"ANALYZE {tables}"))
 
     async def save_sync_state(self, organization_id: uuid.UUID, **values: Any) -> None:
         statement = pg_insert(VitecSyncState).values(organization_id=organization_id, **values)

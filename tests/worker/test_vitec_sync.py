@@ -13,7 +13,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select, text, update
 
 from api.main import create_app
 from core.resources import Resources
@@ -135,6 +135,24 @@ async def test_full_sync_then_a_rerun_changes_nothing(
     assert second.result["departments"] == second.result["employees"] == {"inserted": 0, "updated": 0}
     assert await simulator.detail_requests() == details  # nothing refetched
     assert {k: v.updated_at for k, v in after_second.items()} == {k: v.updated_at for k, v in after_first.items()}
+
+
+async def analyze_count(resources: Resources) -> int:
+    async with resources.engine.connect() as connection:
+        count = await connection.scalar(text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'estates'"))
+    return int(count or 0)
+
+
+async def test_a_sync_that_reshapes_the_estates_refreshes_the_planner_statistics(
+    hub: Resources, simulator: Simulator, organization_id: uuid.UUID
+) -> None:
+    before = await analyze_count(hub)
+    await run_sync(hub, organization_id, "full")  # every estate is new
+
+    async def analyzed() -> bool:
+        return await analyze_count(hub) > before
+
+    await eventually(analyzed, 10, "the estates were not analyzed after the first sync")
 
 
 async def test_incremental_fetches_only_what_changed(
