@@ -12,7 +12,7 @@ from domain.estates import EstateFilters
 from domain.pagination import Page, page_of
 from domain.users import Principal
 from domain.vitec import EstateImageNotFoundError, EstateNotFoundError
-from repository.estates import BrokerOnEstate, EstateRepository, TimeKey
+from repository.estates import BrokerOnEstate, EstateListRow, EstateRepository, TimeKey
 from repository.models import Department, Employee, Estate, EstateImage
 from repository.organizations import OrganizationRepository
 from service.vitec_sync import vitec_client
@@ -20,9 +20,9 @@ from service.vitec_sync import vitec_client
 
 @dataclass(frozen=True, slots=True)
 class EstateListing:
-    estate: Estate
+    estate: EstateListRow
     broker_ids: list[uuid.UUID]
-    thumbnail: EstateImage | None
+    thumbnail_id: uuid.UUID | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,11 @@ class EstateDetail:
     images: list[EstateImage]
     brokers: list[BrokerOnEstate]
     department: Department | None
+
+    def listing(self) -> EstateListing:
+        """The estate as a list shows it (the detail repeats every list field)."""
+        thumbnail_id = self.images[0].id if self.images else None
+        return EstateListing(EstateListRow.of(self.estate), self.broker_ids, thumbnail_id)
 
 
 class EstateService:
@@ -45,7 +50,7 @@ class EstateService:
     ) -> Page[EstateListing, TimeKey]:
         """Live estates, most recently changed first; three queries whatever the page size."""
         rows = await self._estates.list_page(principal.organization_id, filters, limit=limit + 1, after=after)
-        page = page_of(rows, limit, lambda estate: (estate.updated_at, estate.id))
+        page = page_of(rows, limit, lambda row: (row.updated_at, row.id))
         ids = [estate.id for estate in page.items]
         brokers = await self._estates.broker_ids(ids)
         thumbnails = await self._estates.thumbnails(ids)

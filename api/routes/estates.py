@@ -59,7 +59,7 @@ def _list_item(listing: EstateListing) -> EstateListItem:
         asking_price=estate.asking_price,
         department_id=estate.department_id,
         broker_ids=listing.broker_ids,
-        thumbnail_url=_image_url(estate.id, listing.thumbnail.id) if listing.thumbnail else None,
+        thumbnail_url=_image_url(estate.id, listing.thumbnail_id) if listing.thumbnail_id else None,
         vitec_changed_at=estate.vitec_changed_at,
         updated_at=estate.updated_at,
     )
@@ -67,7 +67,7 @@ def _list_item(listing: EstateListing) -> EstateListItem:
 
 def _detail(detail: EstateDetail) -> EstateRead:
     estate, department = detail.estate, detail.department
-    item = _list_item(EstateListing(estate, detail.broker_ids, detail.images[0] if detail.images else None))
+    item = _list_item(detail.listing())
     return EstateRead(
         **item.model_dump(),
         description=estate.description,
