@@ -83,6 +83,14 @@ class VitecImage:
 
 
 @dataclass(frozen=True, slots=True)
+class VitecBinary:
+    """A picture's or document's bytes, as Vitec sent them, with the media type it declared."""
+
+    content: bytes
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
 class VitecDocument:
     vitec_id: str
     doc_type: str | None

@@ -11,7 +11,7 @@ from core.resources import Resources
 from domain.estates import EstateFilters
 from domain.pagination import Page, page_of
 from domain.users import Principal
-from domain.vitec import EstateImageNotFoundError, EstateNotFoundError
+from domain.vitec import EstateImageNotFoundError, EstateNotFoundError, VitecBinary
 from repository.estates import BrokerOnEstate, EstateListRow, EstateRepository, TimeKey
 from repository.models import Department, Employee, Estate, EstateImage
 from repository.organizations import OrganizationRepository
@@ -70,7 +70,7 @@ class EstateService:
             department=await self._estates.department(estate.department_id),
         )
 
-    async def image_bytes(self, principal: Principal, estate_id: uuid.UUID, image_id: uuid.UUID) -> bytes:
+    async def image_bytes(self, principal: Principal, estate_id: uuid.UUID, image_id: uuid.UUID) -> VitecBinary:
         """An image's bytes, read from Vitec (until images are mirrored into Blob Storage)."""
         estate = await self._estates.get(principal.organization_id, estate_id)
         if estate is None:

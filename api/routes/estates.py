@@ -157,8 +157,8 @@ async def read_estate_image(
     estate_id: uuid.UUID, image_id: uuid.UUID, principal: CurrentPrincipal, service: EstateServiceDep
 ) -> Response:
     """An estate image's bytes (read through from Vitec until images are mirrored to Blob Storage)."""
-    data = await service.image_bytes(principal, estate_id, image_id)
-    return Response(data, media_type="image/png" if data.startswith(b"\x89PNG") else "image/jpeg")
+    image = await service.image_bytes(principal, estate_id, image_id)
+    return Response(image.content, media_type=image.content_type)
 
 
 @router.get(

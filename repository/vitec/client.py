@@ -30,6 +30,7 @@ from core.semaphore import RedisSemaphore
 from core.settings import VitecSettings
 from domain.jobs import RetryPolicy
 from domain.vitec import (
+    VitecBinary,
     VitecDepartment,
     VitecEmployee,
     VitecError,
@@ -104,13 +105,13 @@ class VitecClient:
             raise VitecResponseInvalidError("expected an estate object")
         return mapping.estate(payload)
 
-    async def get_estate_image(self, installation: str, estate_id: str, image_id: str) -> bytes:
+    async def get_estate_image(self, installation: str, estate_id: str, image_id: str) -> VitecBinary:
         response = await self._request(installation, f"Estates/{estate_id}/Images/{image_id}", accept="image/*")
-        return response.content
+        return _binary(response)
 
-    async def get_estate_document(self, installation: str, estate_id: str, document_id: str) -> bytes:
+    async def get_estate_document(self, installation: str, estate_id: str, document_id: str) -> VitecBinary:
         response = await self._request(installation, f"Estates/{estate_id}/Documents/{document_id}", accept="*/*")
-        return response.content
+        return _binary(response)
 
     async def _cached_json(self, installation: str, resource: str) -> Any:
         key = f"{_KEY}:cache:{installation}:{resource}"
@@ -216,3 +217,9 @@ def _retry_after(response: httpx.Response) -> float:
         return max(0.0, float(value))
     except ValueError:
         return 0.0
+
+
+def _binary(response: httpx.Response) -> VitecBinary:
+    """The bytes and Vitec's own media type (without parameters); unknown when it declared none."""
+    declared = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return VitecBinary(response.content, declared or "application/octet-stream")

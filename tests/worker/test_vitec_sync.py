@@ -363,6 +363,7 @@ async def test_estate_detail_with_images_brokers_department_and_image_bytes(api:
     assert detail["images"][0]["url"] == listed["thumbnail_url"]
     assert image.status_code == 200
     assert image.content.startswith(b"\x89PNG")
+    assert image.headers["content-type"] == "image/png"  # as Vitec declared it
 
 
 async def test_missing_deleted_and_foreign_estates_are_404(
