@@ -67,7 +67,8 @@ class HotPathMiddleware:
         poller = JobPoller(self._resources, self.api.state.job_cache)
         try:
             reply = await answer_poll(
-                poller, principal, job_id, if_none_match=None if if_none_match is None else if_none_match.decode(),
+                poller, principal, job_id,
+                if_none_match=None if if_none_match is None else if_none_match.decode("latin-1"),
                 wait=wait,
             )  # fmt: skip
         except AppError:
@@ -118,6 +119,11 @@ def _mark_route(scope: Scope, label: _RouteLabel) -> None:
 
 
 def _uuid_or_none(text: str) -> uuid.UUID | None:
+    """The id in its two usual spellings (36 characters with hyphens, or 32 hex digits); the other
+    forms `uuid.UUID` accepts (braces, `urn:uuid:`) are the route's to judge, like any odd input."""
+    hyphenated = len(text) == 36 and text[8] == text[13] == text[18] == text[23] == "-"
+    if not (hyphenated or len(text) == 32):
+        return None
     try:
         return uuid.UUID(text)
     except ValueError:

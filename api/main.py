@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from api.exceptions import install_exception_handlers, problem_only_openapi
 from api.hot_paths import HotPathMiddleware
 from api.middleware import JsonBodyLimitMiddleware, RequestContextMiddleware
-from api.page_cache import PageCache
+from api.page_cache import PageCache, forget_pages_after_syncs
 from api.pagination import CursorCodec
 from api.routes import API_PREFIX, admin, auth, estates, health, jobs, sync, users
 from core.logging import configure_logging, get_logger
@@ -64,8 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.cursor_codec = CursorCodec(settings.auth.jwt_secret.get_secret_value())
-    app.state.job_cache = JobSnapshotCache()
     app.state.page_cache = PageCache(settings.app.page_cache_seconds)
+    app.state.job_cache = JobSnapshotCache(on_read=forget_pages_after_syncs(app.state.page_cache))
     install_exception_handlers(app)
     problem_only_openapi(app)
 

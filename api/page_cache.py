@@ -10,8 +10,12 @@ bytes bounds the memory it takes.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Protocol
 
 from cachetools import TTLCache
+
+from domain.jobs import JobKind, JobStatus
 
 PageKey = tuple[uuid.UUID, str, bytes]
 
@@ -48,3 +52,28 @@ class PageCache:
             return
         for key in [key for key in self._pages.keys() if key[0] == organization_id]:
             self._pages.pop(key, None)
+
+
+class PolledJob(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def organization_id(self) -> uuid.UUID | None: ...
+
+
+def forget_pages_after_syncs(cache: PageCache) -> Callable[[PolledJob], None]:
+    """A hook for the job snapshot cache's database reads: a succeeded sync drops its
+    organization's pages here too.
+
+    The read-model announcement and the job's own travel on two channels, so a poll can read a
+    sync's success from the database before this process heard that the estates changed; the
+    frontend's next list must not be the page from before the sync.
+    """
+
+    def forget(job: PolledJob) -> None:
+        if job.kind == JobKind.VITEC_SYNC and job.status == JobStatus.SUCCEEDED and job.organization_id is not None:
+            cache.invalidate(job.organization_id)
+
+    return forget

@@ -15,19 +15,13 @@ from core.settings import DatabaseSettings
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def create_engine(settings: DatabaseSettings, *, pre_ping: bool = True) -> AsyncEngine:
-    """One pooled asyncpg engine per process.
-
-    `pre_ping=False` is for processes whose every statement may fail and be retried (the worker):
-    with asyncpg a ping is three round trips (BEGIN, `;`, ROLLBACK) on every checkout. Without it,
-    a connection that died with its server fails one statement; SQLAlchemy then invalidates the
-    whole pool, and the retry runs on fresh connections.
-    """
+def create_engine(settings: DatabaseSettings) -> AsyncEngine:
+    """One pooled asyncpg engine per process."""
     return create_async_engine(
         settings.url,
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
-        pool_pre_ping=pre_ping,
+        pool_pre_ping=True,
         echo=settings.echo,
     )
 

@@ -44,10 +44,9 @@ class Resources:
     _broker_started: bool = field(default=False)
 
     @classmethod
-    def build(cls, settings: Settings, broker: JobStreamBroker | None = None, *, pre_ping: bool = True) -> Resources:
-        """Everything, unconnected; `broker` is the worker's own (with its tasks) when given.
-        `pre_ping=False`: no liveness check on each checkout (see `core.database.create_engine`)."""
-        engine = create_engine(settings.database, pre_ping=pre_ping)
+    def build(cls, settings: Settings, broker: JobStreamBroker | None = None) -> Resources:
+        """Everything, unconnected; `broker` is the worker's own (with its tasks) when given."""
+        engine = create_engine(settings.database)
         redis = create_redis(settings.redis)
         return cls(
             settings=settings,

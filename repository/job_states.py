@@ -135,6 +135,8 @@ class _RawStatement:
         return [values[name] if name in values else self.constants[name] for name in self.names]
 
 
+_CONNECTION_LOST = (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InterfaceError, OSError)
+
 _RAW_CLAIM = _RawStatement.of(_CLAIM)
 _RAW_HEARTBEAT = _RawStatement.of(_HEARTBEAT)
 _RAW_PROGRESS = _RawStatement.of(_PROGRESS)
@@ -158,11 +160,11 @@ class JobStateRepository:
     async def claim(self, job_id: uuid.UUID, worker_id: str) -> ClaimedJob | None:
         """queued → running for this worker, or None when it is not claimable (taken, finished,
         cancelled, or a retry that is not yet due)."""
-        row = await self._pool.fetchrow(_RAW_CLAIM.sql, *_RAW_CLAIM.args(job_id=job_id, worker_id=worker_id))
+        row = await self._fetchrow(_RAW_CLAIM, job_id=job_id, worker_id=worker_id)
         return None if row is None else ClaimedJob(*row)
 
     async def heartbeat(self, job_id: uuid.UUID, worker_id: str) -> Heartbeat:
-        row = await self._pool.fetchrow(_RAW_HEARTBEAT.sql, *_RAW_HEARTBEAT.args(job_id=job_id, worker_id=worker_id))
+        row = await self._fetchrow(_RAW_HEARTBEAT, job_id=job_id, worker_id=worker_id)
         return Heartbeat(still_owned=row is not None, cancel_requested=row is not None and row[0] is not None)
 
     async def report_progress(self, job_id: uuid.UUID, worker_id: str, percent: int, message: str | None) -> bool:
@@ -187,4 +189,14 @@ class JobStateRepository:
         )
 
     async def _owned(self, statement: _RawStatement, **values: Any) -> bool:
-        return await self._pool.fetchrow(statement.sql, *statement.args(**values)) is not None
+        return await self._fetchrow(statement, **values) is not None
+
+    async def _fetchrow(self, statement: _RawStatement, **values: Any) -> asyncpg.Record | None:
+        """One statement; once more on a fresh connection when the pooled one had died (a server
+        restart), so an infrastructure blip does not cost the job an attempt. Every statement is
+        conditional: if the lost one had committed, the second finds nothing to change."""
+        args = statement.args(**values)
+        try:
+            return await self._pool.fetchrow(statement.sql, *args)
+        except _CONNECTION_LOST:
+            return await self._pool.fetchrow(statement.sql, *args)

@@ -54,8 +54,15 @@ class JobSnapshotCache:
     Thousands of tabs polling the same few jobs then cost a dictionary lookup, not a query.
     """
 
-    def __init__(self, ttl_seconds: float = 2.0, maxsize: int = 100_000) -> None:
+    def __init__(
+        self,
+        ttl_seconds: float = 2.0,
+        maxsize: int = 100_000,
+        on_read: Callable[[JobSnapshot], None] | None = None,
+    ) -> None:
         self._items: TTLCache[uuid.UUID, JobSnapshot] = TTLCache(maxsize=maxsize, ttl=ttl_seconds)
+        # Called with every snapshot read from the database (at most once per job and TTL).
+        self._on_read = on_read
         # Moves on every invalidation: a read that raced one must not store what it read.
         self.epoch = 0
         self._loading: dict[tuple[uuid.UUID, uuid.UUID, int], asyncio.Task[JobSnapshot | None]] = {}
@@ -86,6 +93,8 @@ class JobSnapshotCache:
             job = await read()
             if job is not None:
                 self.put(job, key[2])
+                if self._on_read is not None:
+                    self._on_read(job)
             return job
         finally:
             self._loading.pop(key, None)

@@ -95,7 +95,10 @@ class _Lease:
         """
         interval = self.resources.settings.jobs.heartbeat_seconds
         await asyncio.sleep(min(RUNNING_ANNOUNCE_DELAY_SECONDS, interval))
-        await self.resources.job_changes.announce(self.job_id)
+        try:
+            await self.resources.job_changes.announce(self.job_id)
+        except Exception as exc:  # a failed announcement must not end the heartbeat
+            logger.warning("job_running_announcement_failed", error=repr(exc))
         while not self.lost:
             await asyncio.sleep(interval)
             try:

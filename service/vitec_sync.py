@@ -111,7 +111,7 @@ async def _sync(context: JobContext, organization_id: uuid.UUID, installation: s
         deleted = await repository.mark_missing_deleted(organization_id, {summary.vitec_id for summary in summaries})
     if deleted or any(result.inserted or result.updated for result in (departments, employees, estates)):
         notify_read_model_after_commit(context.session, organization_id)
-    if _reshapes(estates.inserted + estates.updated + deleted, listed=len(summaries)):
+    if reshapes_estates(estates.inserted + estates.updated + deleted, stored=len(stored)):
         await repository.refresh_statistics()
     newest = max((summary.changed_at for summary in summaries if summary.changed_at), default=None)
     await repository.save_sync_state(
@@ -165,10 +165,11 @@ def _needs_details(summary: VitecEstateSummary, stored: tuple[datetime | None, b
     return summary.changed_at > stored_changed_at
 
 
-def _reshapes(changed: int, *, listed: int) -> bool:
-    """Whether a sync changed enough estates (a tenth of them) to leave the planner's statistics
-    behind; the first sync of an organization always does."""
-    return changed > 0 and changed * 10 >= listed
+def reshapes_estates(changed: int, *, stored: int) -> bool:
+    """Whether a sync changed enough of the organization's estates (a tenth of those it had) to
+    leave the planner's statistics behind; the first sync of an organization always does, a
+    routine incremental sync does not."""
+    return changed > 0 and changed * 10 >= stored
 
 
 def _counts(result: UpsertResult) -> dict[str, int]:

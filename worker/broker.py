@@ -49,9 +49,7 @@ async def _keep_alive(resources: Resources) -> None:
 
 @broker.on_event(TaskiqEvents.WORKER_STARTUP)
 async def startup(state: TaskiqState) -> None:
-    # Every job's state changes retry on failure, so a dead connection costs one retry, not a
-    # ping before every statement.
-    resources = Resources.build(settings, broker=broker, pre_ping=False)
+    resources = Resources.build(settings, broker=broker)
     await resources.start_raw_pool()
     state.resources = resources
     state.runner = JobRunner(resources)

@@ -34,6 +34,8 @@ from service.estates import EstateDetail, EstateListing, EstateService
 
 router = APIRouter(tags=["estates"])
 
+_RASTER_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif", "image/avif"})
+
 
 async def get_estate_service(session: SessionDep, resources: ResourcesDep) -> EstateService:
     return EstateService(session, resources)
@@ -158,7 +160,9 @@ async def read_estate_image(
 ) -> Response:
     """An estate image's bytes (read through from Vitec until images are mirrored to Blob Storage)."""
     image = await service.image_bytes(principal, estate_id, image_id)
-    return Response(image.content, media_type=image.content_type)
+    # Served from our own origin: only raster types, never what a browser would run (HTML, SVG).
+    media_type = image.content_type if image.content_type in _RASTER_IMAGE_TYPES else "application/octet-stream"
+    return Response(image.content, media_type=media_type)
 
 
 @router.get(

@@ -6,12 +6,14 @@ import asyncio
 import dataclasses
 import time
 import uuid
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.routes import jobs as jobs_routes
 from core.change_events import JOB_CHANNEL, publish_change
 from core.resources import Resources
 from core.settings import JobSettings
@@ -251,19 +253,49 @@ async def test_wait_over_30_is_a_422(admin: SignedIn, client: AsyncClient) -> No
     assert response.status_code == 422
 
 
+@pytest.fixture
+def route_polls(monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
+    """The polls the FastAPI route answered (the hot path answers the well-formed ones itself)."""
+    answered: list[uuid.UUID] = []
+    original = jobs_routes.answer_poll
+
+    async def counted(poller: Any, principal: Any, job_id: uuid.UUID, **options: Any) -> Any:
+        answered.append(job_id)
+        return await original(poller, principal, job_id, **options)
+
+    monkeypatch.setattr(jobs_routes, "answer_poll", counted)
+    return answered
+
+
+@pytest.mark.parametrize("path", ["/api/v1/jobs/{id}", "/api/v1/jobs/{hex}", "/api/v1/jobs/{id}?wait=0"])
+async def test_well_formed_polls_are_answered_by_the_hot_path(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization,
+    route_polls: list[uuid.UUID], path: str,
+) -> None:  # fmt: skip
+    job = await create_job(session, organization)
+    await session.commit()
+
+    response = await client.get(path.format(id=job.id, hex=job.id.hex), headers=admin.headers)
+
+    assert response.status_code == 200
+    assert response.json()["id"] == str(job.id)
+    assert route_polls == []
+
+
 @pytest.mark.parametrize(
     ("path", "status", "code"),
     [
         ("/api/v1/jobs/not-a-uuid", 422, "validation_error"),
+        ("/api/v1/jobs/1-2345678123456781234567812345678", 422, "validation_error"),
         ("/api/v1/jobs/{id}?wait=soon", 422, "validation_error"),
         ("/api/v1/jobs/{id}?wait=-1", 422, "validation_error"),
         ("/api/v1/jobs/{id}?unknown=1", 200, None),
         ("/api/v1/jobs/{id}?wait=0&wait=1", 200, None),
     ],
 )
-async def test_polls_in_every_other_form_are_answered_like_the_hot_ones(
+async def test_polls_in_every_other_form_are_answered_by_the_route_like_the_hot_ones(
     admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization,
-    path: str, status: int, code: str | None,
+    route_polls: list[uuid.UUID], path: str, status: int, code: str | None,
 ) -> None:  # fmt: skip
     job = await create_job(session, organization)
     await session.commit()
@@ -271,11 +303,24 @@ async def test_polls_in_every_other_form_are_answered_like_the_hot_ones(
     response = await client.get(path.format(id=job.id), headers=admin.headers)
 
     assert response.status_code == status
+    assert route_polls == ([job.id] if status == 200 else [])
     if code is None:
         assert response.json()["id"] == str(job.id)
         assert response.headers["etag"]
     else:
         assert response.json()["internal_code"] == code
+
+
+async def test_an_if_none_match_beyond_ascii_is_just_another_etag(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+) -> None:
+    job = await create_job(session, organization)
+    await session.commit()
+
+    response = await client.get(f"/api/v1/jobs/{job.id}", headers={**admin.headers, "If-None-Match": b'"\xff"'})
+
+    assert response.status_code == 200
+    assert response.json()["id"] == str(job.id)
 
 
 async def test_poll_errors_are_problems_with_the_usual_headers(

@@ -303,8 +303,9 @@ def statements_of(api: httpx.AsyncClient) -> Iterator[list[str]]:
 async def sync_seen_by_api(api: httpx.AsyncClient, hub: Resources, organization_id: uuid.UUID, mode: str) -> Job:
     """Run a sync elsewhere (the hub), and wait until the API's process has heard that it changed
     the organization's read model (its cached pages are gone)."""
-    job = await run_sync(hub, organization_id, mode)
     cache = app_of(api).state.page_cache
+    assert cache.holds(organization_id), "nothing cached: the wait below would prove nothing"
+    job = await run_sync(hub, organization_id, mode)
 
     async def forgotten() -> bool:
         return not cache.holds(organization_id)
