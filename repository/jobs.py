@@ -281,7 +281,7 @@ _SNAPSHOT_SQL = f"SELECT {', '.join(JobSnapshot.__slots__)} FROM jobs WHERE id =
 async def read_snapshot_from_pool(
     pool: asyncpg.Pool, organization_id: uuid.UUID, job_id: uuid.UUID
 ) -> JobSnapshot | None:
-    """The same read as `read_snapshot`, on the raw read pool: one prepared statement, no ORM."""
+    """The same read as `read_snapshot`, on the raw pool: one prepared statement, no ORM."""
     row = await pool.fetchrow(_SNAPSHOT_SQL, job_id, organization_id)
     return None if row is None else JobSnapshot(*row)
 

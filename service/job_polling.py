@@ -133,7 +133,7 @@ class JobPoller:
         pool = self._resources.raw_pool
         if pool is not None:
             return await read_snapshot_from_pool(pool, organization_id, job_id)
-        # Processes without the read pool (and tests inside one rolled-back transaction).
+        # Processes without the raw pool (and tests inside one rolled-back transaction).
         async with self._resources.session_factory() as session:
             return await read_snapshot(session, organization_id, job_id)
 

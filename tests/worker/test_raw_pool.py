@@ -1,4 +1,4 @@
-"""The raw read pool of the polling hot path reads exactly what the session path reads."""
+"""The raw pool of the polling hot path reads exactly what the session path reads."""
 
 from __future__ import annotations
 
