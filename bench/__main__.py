@@ -246,7 +246,7 @@ def _estate_list_load(token: str) -> dict[str, Any]:
 
 def start_worker() -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "taskiq", "worker", "worker.broker:broker", "worker.tasks", "bench.tasks",
+        [sys.executable, "-m", "taskiq", "worker", "bench.tasks:broker",
          "--workers", "1", "--no-configure-logging", "--log-level", "WARNING"],
         cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

@@ -10,7 +10,16 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
@@ -31,6 +40,17 @@ DEFAULT_UPLOAD_TYPES = (
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
+
+# One attempt's time limit per job kind: a full sync of a large installation takes tens of
+# minutes; housekeeping and single documents take seconds to a few minutes.
+DEFAULT_TIME_LIMITS = {
+    "vitec.sync": 3600.0,
+    "reports.render": 300.0,
+    "documents.finalize": 600.0,
+    "blobs.mirror": 1800.0,
+    "documents.purge": 600.0,
+    "maintenance.cleanup": 600.0,
+}
 
 
 class Environment(StrEnum):
@@ -168,10 +188,18 @@ class JobSettings(_Group):
     retry_cap_seconds: float = Field(default=300.0, gt=0)
     progress_min_interval_seconds: float = Field(default=0.5, ge=0)
     retention_days: int = Field(default=30, ge=1)
+    # How long one attempt of a job may run, however well it heartbeats: the kind's own limit
+    # (configured, else built in), else the default. A job past it ends its attempt with `job_timeout` and is retried.
+    time_limit_seconds: float = Field(default=900.0, gt=0)
+    time_limits_seconds: dict[str, PositiveFloat] = Field(default_factory=lambda: dict(DEFAULT_TIME_LIMITS))
     cleanup_cron: str = "17 * * * *"
     worker_metrics_port: int = Field(default=9100, ge=0)
     # The worker's stream consumer name and `claimed_by`; empty means "<hostname>:<pid>".
     worker_name: str = ""
+
+    def time_limit_for(self, kind: str) -> float:
+        """The kind's configured limit; a kind the configuration leaves out keeps its built-in one."""
+        return self.time_limits_seconds.get(kind) or DEFAULT_TIME_LIMITS.get(kind, self.time_limit_seconds)
 
 
 class UploadSettings(_Group):

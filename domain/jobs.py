@@ -35,8 +35,11 @@ class JobStatus(StrEnum):
 FINISHED_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 ACTIVE_STATUSES = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 
-# queued → running → succeeded | failed | cancelled; running → queued for a retry;
-# queued → cancelled (never ran), failed → queued (an admin's retry).
+# The one state machine: every statement that changes a job's status is built from it
+# (`repository.job_states.transition`), and tests/repository/test_job_transitions.py holds them to it.
+# queued → running → succeeded | failed | cancelled; running → queued for a retry or a release at
+# shutdown; queued → cancelled (never ran) or failed (no worker can run its kind);
+# failed → queued (an admin's retry).
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED}),
     JobStatus.RUNNING: frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.QUEUED}),
@@ -48,6 +51,15 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
 
 def can_transition(current: JobStatus, target: JobStatus) -> bool:
     return target in TRANSITIONS[current]
+
+
+class UnrunnableJobKindError(Exception):
+    """A job of a kind no worker has a handler for: a programming error, refused at creation so the
+    job is never queued for ever."""
+
+
+class IllegalTransitionError(Exception):
+    """A statement was written for a change of status the state machine does not allow."""
 
 
 _JITTER = random.Random()

@@ -13,7 +13,7 @@ from sqlalchemy import Update, and_, bindparam, func, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
-from domain.jobs import JobStatus
+from domain.jobs import IllegalTransitionError, JobStatus, can_transition
 from repository.models import Job
 
 
@@ -36,49 +36,49 @@ class ClaimedJob:
     request_id: str | None
 
 
+_jobs = Job.metadata.tables["jobs"]
+
+
+def transition(source: JobStatus, target: JobStatus, entity: type[Job] | None = None) -> Update:
+    """The one way to write a change of status: an UPDATE of the rows in `source` to `target`,
+    refused when the domain's state machine does not allow it. `entity` is the ORM class for
+    statements that return entities; by default the Core table. `version` and `updated_at` move
+    by the table's trigger, whoever writes the row."""
+    if not can_transition(source, target):
+        raise IllegalTransitionError(f"{source} → {target}")
+    status = _jobs.c.status if entity is None else entity.status
+    return update(_jobs if entity is None else entity).where(status == source.value).values(status=target.value)
+
+
 # The worker's state transitions run for every job: built once, on the Core table (no ORM bulk
 # update machinery), parameters bound per call. All but the success run alone on the raw pool
 # (JobStateRepository); the success runs in the body's session (`JobRepository.succeed`).
-_jobs = Job.metadata.tables["jobs"]
-_TICK = {"version": _jobs.c.version + 1, "updated_at": func.now()}
-_OWNED = and_(
-    _jobs.c.id == bindparam("job_id"),
-    _jobs.c.claimed_by == bindparam("worker_id"),
-    _jobs.c.status == JobStatus.RUNNING.value,
-)
+_THIS_JOB = _jobs.c.id == bindparam("job_id")
+_OWNED = and_(_THIS_JOB, _jobs.c.claimed_by == bindparam("worker_id"))
 _CLAIM = (
-    update(_jobs)
-    .where(
-        _jobs.c.id == bindparam("job_id"),
-        _jobs.c.status == JobStatus.QUEUED.value,
-        _jobs.c.cancel_requested_at.is_(None),
-        _jobs.c.run_after <= func.now(),
-    )
+    transition(JobStatus.QUEUED, JobStatus.RUNNING)
+    .where(_THIS_JOB, _jobs.c.cancel_requested_at.is_(None), _jobs.c.run_after <= func.now())
     .values(
-        status=JobStatus.RUNNING.value,
         attempts=_jobs.c.attempts + 1,
         claimed_by=bindparam("worker_id"),
         heartbeat_at=func.now(),
         started_at=func.coalesce(_jobs.c.started_at, func.now()),
-        **_TICK,
     )
     .returning(*(_jobs.c[name] for name in ClaimedJob.__slots__))
 )
-_HEARTBEAT = update(_jobs).where(_OWNED).values(heartbeat_at=func.now()).returning(_jobs.c.cancel_requested_at)
+_RUNNING_HERE = and_(_OWNED, _jobs.c.status == JobStatus.RUNNING.value)
+_HEARTBEAT = update(_jobs).where(_RUNNING_HERE).values(heartbeat_at=func.now()).returning(_jobs.c.cancel_requested_at)
 _PROGRESS = (
     update(_jobs)
-    .where(_OWNED)
-    .values(
-        progress_percent=bindparam("percent"), progress_message=bindparam("message"), heartbeat_at=func.now(), **_TICK
-    )
+    .where(_RUNNING_HERE)
+    .values(progress_percent=bindparam("percent"), progress_message=bindparam("message"), heartbeat_at=func.now())
     .returning(_jobs.c.id)
 )
-_FINISHED = {"finished_at": func.now(), "claimed_by": None, **_TICK}
+_FINISHED = {"finished_at": func.now(), "claimed_by": None}
 SUCCEED = (
-    update(_jobs)
+    transition(JobStatus.RUNNING, JobStatus.SUCCEEDED)
     .where(_OWNED)
     .values(
-        status=JobStatus.SUCCEEDED.value,
         result=bindparam("result", type_=JSONB),
         progress_percent=100,
         progress_message=None,
@@ -89,29 +89,28 @@ SUCCEED = (
     .returning(_jobs.c.id)
 )
 _FAIL = (
-    update(_jobs)
+    transition(JobStatus.RUNNING, JobStatus.FAILED)
     .where(_OWNED)
-    .values(
-        status=JobStatus.FAILED.value, error_code=bindparam("code"), error_message=bindparam("message"), **_FINISHED
-    )
+    .values(error_code=bindparam("code"), error_message=bindparam("message"), **_FINISHED)
     .returning(_jobs.c.id)
 )
-_CANCELLED = update(_jobs).where(_OWNED).values(status=JobStatus.CANCELLED.value, **_FINISHED).returning(_jobs.c.id)
-_REQUEUE = (
-    update(_jobs)
-    .where(_OWNED)
-    .values(
-        status=JobStatus.QUEUED.value,
-        run_after=bindparam("run_after"),
-        dispatched_at=None,
-        claimed_by=None,
-        heartbeat_at=None,
-        error_code=bindparam("code"),
-        error_message=bindparam("message"),
-        **_TICK,
-    )
-    .returning(_jobs.c.id)
-)
+_CANCELLED = transition(JobStatus.RUNNING, JobStatus.CANCELLED).where(_OWNED).values(**_FINISHED).returning(_jobs.c.id)
+# Back to the queue only while nobody asked to cancel: a cancelled job re-queued would never be
+# claimed again, never end, and hold its dedupe slot for ever.
+_BACK_TO_QUEUE = transition(JobStatus.RUNNING, JobStatus.QUEUED).where(_OWNED, _jobs.c.cancel_requested_at.is_(None))
+_REQUEUE = _BACK_TO_QUEUE.values(
+    run_after=bindparam("run_after"),
+    dispatched_at=None,
+    claimed_by=None,
+    heartbeat_at=None,
+    error_code=bindparam("code"),
+    error_message=bindparam("message"),
+).returning(_jobs.c.id)
+# The worker's own shutdown interrupted the job: not the job's fault, so the attempt is given back
+# and the job is due at once.
+_RELEASE = _BACK_TO_QUEUE.values(
+    attempts=_jobs.c.attempts - 1, run_after=func.now(), dispatched_at=None, claimed_by=None, heartbeat_at=None
+).returning(_jobs.c.id)
 
 
 _ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
@@ -144,6 +143,7 @@ _RAW_SUCCEED = _RawStatement.of(SUCCEED)
 _RAW_FAIL = _RawStatement.of(_FAIL)
 _RAW_CANCELLED = _RawStatement.of(_CANCELLED)
 _RAW_REQUEUE = _RawStatement.of(_REQUEUE)
+_RAW_RELEASE = _RawStatement.of(_RELEASE)
 
 
 class JobStateRepository:
@@ -183,10 +183,16 @@ class JobStateRepository:
 
     async def requeue(self, job_id: uuid.UUID, worker_id: str, run_after: datetime, code: str, message: str) -> bool:
         """running → queued for a retry at `run_after` (the sweeper sends it when due); the last
-        error is kept for operators."""
+        error is kept for operators. False when the job is not this worker's or its cancel was
+        requested (the caller then ends it as cancelled)."""
         return await self._owned(
             _RAW_REQUEUE, job_id=job_id, worker_id=worker_id, run_after=run_after, code=code, message=message
         )
+
+    async def release(self, job_id: uuid.UUID, worker_id: str) -> bool:
+        """running → queued, due now, the attempt given back (this worker is shutting down). False
+        as for `requeue`."""
+        return await self._owned(_RAW_RELEASE, job_id=job_id, worker_id=worker_id)
 
     async def _owned(self, statement: _RawStatement, **values: Any) -> bool:
         return await self._fetchrow(statement, **values) is not None

@@ -4,7 +4,7 @@ requests can never both win the same transition."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,12 +15,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.jobs import JobStatus
+from domain.jobs import ACTIVE_STATUSES, JobStatus
 from repository.base import UNIQUE_VIOLATION, Repository, violated_constraint
-from repository.job_states import SUCCEED
+from repository.job_states import SUCCEED, transition
 from repository.models import Job
 
-ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+_ACTIVE = [status.value for status in ACTIVE_STATUSES]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +30,6 @@ class DispatchItem:
     job_id: uuid.UUID
     kind: str
     request_id: str | None
-
-
-def _bump() -> dict[str, Any]:
-    return {"version": Job.version + 1, "updated_at": func.now()}
 
 
 class JobRepository(Repository[Job]):
@@ -60,7 +56,7 @@ class JobRepository(Repository[Job]):
                 self.select().where(
                     Job.organization_id.is_not_distinct_from(job.organization_id),
                     Job.dedupe_key == job.dedupe_key,
-                    Job.status.in_(ACTIVE),
+                    Job.status.in_(_ACTIVE),
                 )
             )
             if existing is None:  # it finished in between: try once more
@@ -83,32 +79,43 @@ class JobRepository(Repository[Job]):
     async def cancel(self, job_id: uuid.UUID) -> Job | None:
         """queued → cancelled at once; running → cancellation requested (the task stops at its next
         checkpoint). None when the job had already finished."""
-        queued = (
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.QUEUED.value)
-            .values(status=JobStatus.CANCELLED.value, finished_at=func.now(), cancel_requested_at=func.now(), **_bump())
+        # A job can move between the two statements (claimed, or re-queued by the sweeper): look
+        # again while it is still active, so an active job is never answered as finished.
+        for _ in range(3):
+            job = await self._cancel_queued(job_id) or await self._request_cancel(job_id)
+            if job is not None:
+                return job
+            current = await self.get_fresh(job_id)
+            if current is None or current.status not in _ACTIVE:
+                return None
+        return None
+
+    async def _cancel_queued(self, job_id: uuid.UUID) -> Job | None:
+        statement = (
+            transition(JobStatus.QUEUED, JobStatus.CANCELLED, Job)
+            .where(Job.id == job_id)
+            .values(finished_at=func.now(), cancel_requested_at=func.now())
             .returning(Job)
             .execution_options(populate_existing=True)
         )
-        job = (await self.session.execute(queued)).scalar_one_or_none()
-        if job is not None:
-            return job
-        running = (
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def _request_cancel(self, job_id: uuid.UUID) -> Job | None:
+        statement = (
             update(Job)
             .where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
-            .values(cancel_requested_at=func.coalesce(Job.cancel_requested_at, func.now()), **_bump())
+            .values(cancel_requested_at=func.coalesce(Job.cancel_requested_at, func.now()))
             .returning(Job)
             .execution_options(populate_existing=True)
         )
-        return (await self.session.execute(running)).scalar_one_or_none()
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def retry_failed(self, job_id: uuid.UUID, max_attempts: int) -> Job | None:
         """failed → queued with a fresh attempt budget (an admin's retry)."""
         statement = (
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.FAILED.value)
+            transition(JobStatus.FAILED, JobStatus.QUEUED, Job)
+            .where(Job.id == job_id)
             .values(
-                status=JobStatus.QUEUED.value,
                 max_attempts=Job.attempts + max_attempts,
                 run_after=func.now(),
                 dispatched_at=None,
@@ -117,7 +124,11 @@ class JobRepository(Repository[Job]):
                 finished_at=None,
                 progress_percent=0,
                 progress_message=None,
-                **_bump(),
+                # A cancel requested before it failed must not keep the retried job from ever
+                # being claimed.
+                cancel_requested_at=None,
+                claimed_by=None,
+                heartbeat_at=None,
             )
             .returning(Job)
             .execution_options(populate_existing=True)
@@ -167,19 +178,18 @@ class JobRepository(Repository[Job]):
         cancelled = [row.id for row in rows if row.cancel_requested_at is not None]
         exhausted = [row.id for row in rows if row.cancel_requested_at is None and row.attempts >= row.max_attempts]
         retry = [row.id for row in rows if row.id not in cancelled and row.id not in exhausted]
-        base = {"claimed_by": None, "heartbeat_at": None, **_bump()}
+        base = {"claimed_by": None, "heartbeat_at": None}
         if retry:
             await self.session.execute(
-                update(Job)
+                transition(JobStatus.RUNNING, JobStatus.QUEUED)
                 .where(Job.id.in_(retry))
-                .values(status=JobStatus.QUEUED.value, run_after=func.now(), dispatched_at=None, **base)
+                .values(run_after=func.now(), dispatched_at=None, **base)
             )
         if exhausted:
             await self.session.execute(
-                update(Job)
+                transition(JobStatus.RUNNING, JobStatus.FAILED)
                 .where(Job.id.in_(exhausted))
                 .values(
-                    status=JobStatus.FAILED.value,
                     finished_at=func.now(),
                     error_code="worker_lost",
                     error_message="The worker running this job stopped answering, and no attempts remain.",
@@ -188,11 +198,48 @@ class JobRepository(Repository[Job]):
             )
         if cancelled:
             await self.session.execute(
-                update(Job)
+                transition(JobStatus.RUNNING, JobStatus.CANCELLED)
                 .where(Job.id.in_(cancelled))
-                .values(status=JobStatus.CANCELLED.value, finished_at=func.now(), **base)
+                .values(finished_at=func.now(), **base)
             )
         return retry, exhausted + cancelled
+
+    async def end_cancelled_queued(self, *, limit: int) -> list[uuid.UUID]:
+        """Queued jobs whose cancel was requested (no claim ever takes them): cancelled."""
+        due = (
+            select(Job.id)
+            .where(Job.status == JobStatus.QUEUED.value, Job.cancel_requested_at.is_not(None))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            transition(JobStatus.QUEUED, JobStatus.CANCELLED)
+            .where(Job.id.in_(due.scalar_subquery()))
+            .values(finished_at=func.now(), claimed_by=None, heartbeat_at=None)
+            .returning(Job.id)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def fail_unrunnable(self, runnable: Collection[str], *, limit: int) -> list[uuid.UUID]:
+        """Queued jobs of a kind no worker runs (queued before their kind was dropped): failed, not
+        re-sent for ever."""
+        due = (
+            select(Job.id)
+            .where(Job.status == JobStatus.QUEUED.value, Job.kind.not_in(list(runnable)))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            transition(JobStatus.QUEUED, JobStatus.FAILED)
+            .where(Job.id.in_(due.scalar_subquery()))
+            .values(
+                finished_at=func.now(),
+                error_code="job_kind_unknown",
+                error_message="No worker can run jobs of this kind.",
+            )
+            .returning(Job.id)
+        )
+        return list((await self.session.execute(statement)).scalars())
 
     async def list_page(
         self,
@@ -236,7 +283,7 @@ class JobRepository(Repository[Job]):
     async def active_with_dedupe_key(self, organization_id: uuid.UUID, dedupe_key: str) -> Job | None:
         return await self.one_or_none(
             self.select().where(
-                Job.organization_id == organization_id, Job.dedupe_key == dedupe_key, Job.status.in_(ACTIVE)
+                Job.organization_id == organization_id, Job.dedupe_key == dedupe_key, Job.status.in_(_ACTIVE)
             )
         )
 

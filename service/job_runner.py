@@ -141,6 +141,8 @@ class JobRunner:
         if resources.raw_pool is None:
             raise RuntimeError("the job runner needs the raw pool: await resources.start_raw_pool() first")
         self._states = JobStateRepository(resources.raw_pool)
+        # The tasks running a job here, so that a shutdown can release their jobs.
+        self._running: set[asyncio.Task[Any]] = set()
 
     async def run(self, job_id: uuid.UUID, kind: str, handler: JobHandler) -> RunOutcome:
         bind_log_context(job_id=str(job_id), job_kind=kind)
@@ -153,9 +155,14 @@ class JobRunner:
         lease = _Lease(job_id, self.worker_id, self._resources, self._states)
         heartbeat = asyncio.create_task(lease.beat_forever(), name=f"heartbeat-{job_id}")
         started = time.monotonic()
+        current = asyncio.current_task()
+        if current is not None:
+            self._running.add(current)
         try:
             outcome = await self._execute(job, handler, lease)
         finally:
+            if current is not None:
+                self._running.discard(current)
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
@@ -172,7 +179,7 @@ class JobRunner:
                 context = JobContext(
                     job_id, job.kind, job.organization_id, job.payload, attempt, session, self._resources, lease
                 )
-                result = await handler(context) or {}
+                result = await self._within_time_limit(handler, context)
                 if _wrote_through(session):  # the body's effects and its success commit together
                     owned = await JobRepository(session).succeed(job_id, self.worker_id, result)
                 else:  # nothing to commit with it: one statement, no transaction around it
@@ -189,23 +196,60 @@ class JobRunner:
         except PermanentJobError as exc:
             await self._fail(job_id, exc.code, exc.message)
             return RunOutcome.FAILED
+        except asyncio.CancelledError:
+            await asyncio.shield(self._release(job_id))
+            raise
         except Exception as exc:  # transient by default: a bug or an outage gets its bounded retries
-            code, message = _describe(exc)
-            logger.warning(
-                "job_attempt_failed", error_code=code, error=repr(exc), exc_info=not isinstance(exc, JobError)
-            )
-            if attempt >= job.max_attempts:
-                await self._fail(job_id, code, message)
-                return RunOutcome.FAILED
-            delay = self._policy.delay(attempt)
-            await self._states.requeue(
-                job_id, self.worker_id, datetime.now(UTC) + timedelta(seconds=delay), code, message
-            )
-            JOBS_RETRIED.labels(kind=job.kind).inc()
-            return RunOutcome.RETRYING
+            return await self._retry_or_fail(job, exc)
+
+    async def _within_time_limit(self, handler: JobHandler, context: JobContext) -> dict[str, Any]:
+        """The body, ended after its kind's time limit: heartbeats prove the worker lives, not that
+        the body makes progress."""
+        limit = self._resources.settings.jobs.time_limit_for(context.kind)
+        try:
+            async with asyncio.timeout(limit) as deadline:
+                return await handler(context) or {}
+        except TimeoutError as exc:
+            if deadline.expired():
+                raise TransientJobError(f"The job ran longer than its {limit:g} s limit.", code="job_timeout") from exc
+            raise
+
+    async def _retry_or_fail(self, job: ClaimedJob, exc: Exception) -> RunOutcome:
+        code, message = _describe(exc)
+        logger.warning("job_attempt_failed", error_code=code, error=repr(exc), exc_info=not isinstance(exc, JobError))
+        if job.attempts >= job.max_attempts:
+            await self._fail(job.id, code, message)
+            return RunOutcome.FAILED
+        run_after = datetime.now(UTC) + timedelta(seconds=self._policy.delay(job.attempts))
+        if not await self._states.requeue(job.id, self.worker_id, run_after, code, message):
+            return await self._end_unqueued(job.id)
+        JOBS_RETRIED.labels(kind=job.kind).inc()
+        return RunOutcome.RETRYING
+
+    async def _release(self, job_id: uuid.UUID) -> None:
+        """This worker stops before the job ended (its shutdown grace ran out): back to the queue at
+        once, the attempt not charged, so the next worker starts it without waiting for the sweeper."""
+        if await self._states.release(job_id, self.worker_id):
+            logger.info("job_released_at_shutdown")
+        else:
+            await self._end_unqueued(job_id)
+
+    async def _end_unqueued(self, job_id: uuid.UUID) -> RunOutcome:
+        """The job could not go back to the queue: its cancel was requested (so it ends cancelled),
+        or it is no longer this worker's."""
+        if await self._states.mark_cancelled(job_id, self.worker_id):
+            return RunOutcome.CANCELLED
+        return RunOutcome.LOST
 
     async def _fail(self, job_id: uuid.UUID, code: str, message: str) -> None:
         await self._states.fail(job_id, self.worker_id, code, message)
+
+    async def release_all(self) -> None:
+        """Interrupt the jobs still running here and give each back to the queue (worker shutdown)."""
+        running = [task for task in self._running if not task.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
 
 def _wrote_through(session: AsyncSession) -> bool:

@@ -2,7 +2,9 @@
 
 Every few seconds (in the scheduler process, one sweeper at a time under a Redis lock):
 - running jobs whose heartbeat went stale (their worker died) go back to queued, or fail when no
-  attempts remain;
+  attempts remain, or end cancelled when their cancel was requested;
+- queued jobs whose cancel was requested end cancelled (no claim ever takes them), and queued jobs
+  of a kind no worker runs fail (a message for them would be dropped, and re-sent for ever);
 - queued jobs that are due and were never sent (the send after commit failed), retries whose
   `run_after` passed, and jobs sent so long ago that their message was probably lost, are sent.
 Row locks with SKIP LOCKED keep concurrent sweepers (and the API) out of each other's way.
@@ -23,6 +25,7 @@ from core.metrics import JOBS_SWEPT
 from core.resources import Resources
 from repository.job_queue import JobQueue
 from repository.jobs import JobRepository
+from service.job_kinds import KINDS
 
 logger = get_logger(__name__)
 
@@ -46,9 +49,13 @@ class JobSweeper:
     async def sweep_once(self) -> SweepReport:
         report = SweepReport()
         async with unit_of_work(self._resources.session_factory) as session:
-            requeued, failed = await JobRepository(session).requeue_stale(
+            jobs = JobRepository(session)
+            requeued, failed = await jobs.requeue_stale(
                 stale_after=timedelta(seconds=self._settings.stale_after_seconds), limit=BATCH_SIZE
             )
+            # Whatever left a queued job with a cancel request (no claim takes such a job), end it.
+            failed += await jobs.end_cancelled_queued(limit=BATCH_SIZE)
+            failed += await jobs.fail_unrunnable(KINDS.kinds(), limit=BATCH_SIZE)
         for job_id in (*requeued, *failed):
             await self._resources.job_changes.announce(job_id)
         report.requeued = [str(job_id) for job_id in requeued]

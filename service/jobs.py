@@ -19,6 +19,7 @@ from domain.jobs import (
     JobNotFoundError,
     JobNotRetryableError,
     JobStatus,
+    UnrunnableJobKindError,
 )
 from domain.pagination import Page, page_of
 from domain.users import Principal
@@ -28,6 +29,7 @@ from repository.jobs import DispatchItem, JobRepository
 from repository.models import IdempotencyKey, Job
 from repository.workers import live_workers
 from service.dispatch import enqueue_after_commit, notify_after_commit
+from service.job_kinds import KINDS
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 JobKey = tuple[datetime, uuid.UUID]
@@ -78,6 +80,8 @@ class JobService:
     ) -> JobStart:
         """Create a queued job (sent after commit). A replayed idempotency key answers its first job;
         an active job with the same dedupe key is answered instead of a second one."""
+        if kind not in KINDS:
+            raise UnrunnableJobKindError(kind)
         if principal is not None and idempotency is not None:
             earlier = await self._keys.get_live(principal.user_id, idempotency.key)
             if earlier is not None:

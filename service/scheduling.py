@@ -13,7 +13,6 @@ from enum import StrEnum
 from typing import Any
 
 from core.resources import Resources
-from domain.jobs import JobStatus
 from repository.jobs import DispatchItem, JobRepository
 from repository.organizations import OrganizationRepository
 from service.dispatch import enqueue_after_commit, transaction
@@ -62,7 +61,6 @@ async def create_tick_jobs(resources: Resources, tick: Tick) -> list[uuid.UUID]:
                     "id": uuid.uuid4(),
                     "organization_id": organization_id,
                     "kind": tick.kind,
-                    "status": JobStatus.QUEUED.value,
                     "schedule_key": key,
                     "dedupe_key": tick.dedupe_key,
                     "max_attempts": resources.settings.jobs.max_attempts,

@@ -14,7 +14,7 @@ from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 from taskiq import TaskiqEvents, TaskiqState
 
-from core.broker import create_broker
+from core.broker import JobStreamBroker, create_broker
 from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import get_settings
@@ -25,8 +25,6 @@ from service.workers import register_alive, unregister
 settings = get_settings()
 configure_logging(settings.app)
 logger = get_logger("worker")
-
-broker = create_broker(settings)
 
 # taskiq 0.13's signal handler only sets an Event; with the loop asleep in XREADGROUP nothing
 # wakes it, and SIGTERM never ends the worker. A short periodic tick keeps the loop turning.
@@ -47,8 +45,7 @@ async def _keep_alive(resources: Resources) -> None:
         await asyncio.sleep(_WAKE_INTERVAL_SECONDS)
 
 
-@broker.on_event(TaskiqEvents.WORKER_STARTUP)
-async def startup(state: TaskiqState) -> None:
+async def startup(state: TaskiqState, broker: JobStreamBroker) -> None:
     resources = Resources.build(settings, broker=broker)
     await resources.start_raw_pool()
     state.resources = resources
@@ -62,8 +59,11 @@ async def startup(state: TaskiqState) -> None:
     logger.info("worker_started", worker_id=resources.identity)
 
 
-@broker.on_event(TaskiqEvents.WORKER_SHUTDOWN)
 async def shutdown(state: TaskiqState) -> None:
+    # Taskiq stops waiting for running tasks after --wait-tasks-timeout and would then drop them
+    # mid-body: give their jobs back to the queue first, so they neither wait for the sweeper nor
+    # lose an attempt.
+    await state.runner.release_all()
     state.keep_alive.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await state.keep_alive
@@ -73,3 +73,18 @@ async def shutdown(state: TaskiqState) -> None:
         await unregister(resources)
     await resources.close()
     logger.info("worker_stopped", worker_id=resources.identity)
+
+
+def build_worker_broker() -> JobStreamBroker:
+    """A broker with the worker's start-up and shutdown; tasks are registered on it by kind."""
+    built = create_broker(settings)
+
+    async def start(state: TaskiqState) -> None:
+        await startup(state, built)
+
+    built.add_event_handler(TaskiqEvents.WORKER_STARTUP, start)
+    built.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, shutdown)
+    return built
+
+
+broker = build_worker_broker()

@@ -1,5 +1,5 @@
-"""Task definitions: thin. Each kind's task loads nothing itself; the runner claims the job and
-calls the kind's service handler. The task name is the job kind."""
+"""Task definitions: thin. One task per registered job kind (`service.job_kinds.KINDS`); the
+runner claims the job and calls the kind's handler. The task name is the job kind."""
 
 from __future__ import annotations
 
@@ -8,29 +8,19 @@ from typing import Any
 
 from taskiq import AsyncBroker, Context, TaskiqDepends
 
+import service.job_handlers  # noqa: F401 - registers the production kinds
 from core.logging import get_logger
 from core.settings import get_settings
-from domain.jobs import JobKind
+from service.job_kinds import KINDS, JobKindRegistry, JobKindSpec
 from service.job_runner import JobHandler, JobRunner
-from service.maintenance import cleanup
-from service.scheduling import ScheduleScope
-from service.vitec_sync import sync as vitec_sync
-from service.vitec_sync import sync_schedules
 from worker.broker import broker
 
 logger = get_logger(__name__)
 
 
-def register_job_task(
-    target: AsyncBroker,
-    kind: str,
-    handler: JobHandler,
-    *,
-    schedule: list[dict[str, Any]] | None = None,
-    scope: ScheduleScope = ScheduleScope.SYSTEM,
-    dedupe_key: str | None = None,
-) -> None:
-    """Register the task that runs jobs of `kind` with `handler` (and its schedules, if any)."""
+def register_kind_task(target: AsyncBroker, spec: JobKindSpec) -> None:
+    """Register the task that runs jobs of `spec.kind` with its handler (and its schedules, if any)."""
+    handler: JobHandler = spec.handler
 
     async def run_job(
         job_id: str,
@@ -40,30 +30,31 @@ def register_job_task(
         try:
             parsed = uuid.UUID(job_id)
         except ValueError:
-            logger.error("job_message_malformed", kind=kind, job_id=job_id)
+            logger.error("job_message_malformed", kind=spec.kind, job_id=job_id)
             return
         runner: JobRunner = context.state.runner
-        await runner.run(parsed, kind, handler)
+        await runner.run(parsed, spec.kind, handler)
 
-    labels: dict[str, Any] = {"schedule_scope": scope.value}
-    if dedupe_key:
-        labels["dedupe_key"] = dedupe_key
+    labels: dict[str, Any] = {"schedule_scope": spec.scope.value}
+    if spec.dedupe_key:
+        labels["dedupe_key"] = spec.dedupe_key
+    schedule = spec.schedules(get_settings())
     if schedule:
         labels["schedule"] = schedule
-    target.register_task(run_job, task_name=kind, **labels)
+    target.register_task(run_job, task_name=spec.kind, **labels)
 
 
-register_job_task(
-    broker,
-    JobKind.MAINTENANCE_CLEANUP,
-    cleanup,
-    schedule=[{"cron": get_settings().jobs.cleanup_cron, "schedule_id": JobKind.MAINTENANCE_CLEANUP.value}],
-)
-register_job_task(
-    broker,
-    JobKind.VITEC_SYNC,
-    vitec_sync,
-    schedule=sync_schedules(get_settings().vitec),
-    scope=ScheduleScope.ORGANIZATION,
-    dedupe_key=JobKind.VITEC_SYNC.value,
-)
+def register_kind_tasks(target: AsyncBroker, kinds: JobKindRegistry = KINDS) -> None:
+    """A task on `target` for every registered kind it does not run yet."""
+    for spec in kinds:
+        if target.find_task(spec.kind) is None:
+            register_kind_task(target, spec)
+
+
+def register_job_task(target: AsyncBroker, spec: JobKindSpec) -> None:
+    """Make a kind runnable in this process (creation accepts it) and run it on `target`."""
+    KINDS.register(spec)
+    register_kind_task(target, spec)
+
+
+register_kind_tasks(broker)

@@ -14,7 +14,9 @@ from typing import Any
 
 from sqlalchemy import text
 
+from core.settings import Settings
 from domain.jobs import PermanentJobError, TransientJobError
+from service.job_kinds import JobKindSpec
 from service.job_runner import JobContext
 from service.scheduling import ScheduleScope
 from worker.broker import broker
@@ -62,11 +64,9 @@ async def tick(context: JobContext) -> dict[str, Any]:
     return {"tick": context.payload.get("tick")}
 
 
-register_job_task(broker, EFFECT_KIND, effect)
-register_job_task(
-    broker,
-    TICK_KIND,
-    tick,
-    schedule=[{"interval": 2, "schedule_id": TICK_KIND}],
-    scope=ScheduleScope.SYSTEM,
-)
+def tick_schedules(settings: Settings) -> list[dict[str, Any]]:
+    return [{"interval": 2, "schedule_id": TICK_KIND}]
+
+
+register_job_task(broker, JobKindSpec(EFFECT_KIND, effect))
+register_job_task(broker, JobKindSpec(TICK_KIND, tick, tick_schedules, scope=ScheduleScope.SYSTEM))

@@ -1,0 +1,33 @@
+"""The production job kinds and their handlers: import this module to make them runnable (the
+worker, the scheduler, the API and the CLI do)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.settings import Settings
+from domain.jobs import JobKind
+from service.job_kinds import KINDS, JobKindSpec
+from service.maintenance import cleanup
+from service.scheduling import ScheduleScope
+from service.vitec_sync import sync, sync_schedules
+
+
+def _cleanup_schedules(settings: Settings) -> list[dict[str, Any]]:
+    return [{"cron": settings.jobs.cleanup_cron, "schedule_id": JobKind.MAINTENANCE_CLEANUP.value}]
+
+
+def _sync_schedules(settings: Settings) -> list[dict[str, Any]]:
+    return sync_schedules(settings.vitec)
+
+
+KINDS.register(JobKindSpec(JobKind.MAINTENANCE_CLEANUP.value, cleanup, _cleanup_schedules))
+KINDS.register(
+    JobKindSpec(
+        JobKind.VITEC_SYNC.value,
+        sync,
+        _sync_schedules,
+        scope=ScheduleScope.ORGANIZATION,
+        dedupe_key=JobKind.VITEC_SYNC.value,
+    )
+)
