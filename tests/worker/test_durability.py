@@ -277,6 +277,28 @@ async def test_sigterm_finishes_the_running_job_and_exits_in_time(
     assert job.attempts == 1
 
 
+async def test_a_job_cut_off_by_the_shutdown_grace_is_queued_again_at_once_without_losing_an_attempt(
+    live: Resources, organization_id: uuid.UUID, processes: dict[str, Spawn], sweeper: None
+) -> None:
+    stopping = processes["worker"]()
+    await wait_registered(live, stopping.name)
+    job_id = await start_job(live, organization_id, steps=100, step_seconds=0.1)  # 10 s; the grace is 5 s
+    await wait_started(live, job_id)
+
+    stopping.signal(signal.SIGTERM)
+    exit_code = stopping.wait_exit(20)
+
+    assert exit_code is not None, "the worker did not exit"
+    released = await load(live, job_id)  # no sweeper round needed: the worker said so itself
+    assert (released.status, released.attempts, released.claimed_by) == ("queued", 0, None)
+    next_worker = processes["worker"]()
+    await wait_registered(live, next_worker.name)
+    job = await wait_finished(live, job_id, seconds=40)
+    assert (job.status, job.attempts) == ("succeeded", 1)
+    assert len(await starts(live, job_id)) == 2
+    assert await effect_runs(live, job_id) == 1
+
+
 async def test_redis_down_at_enqueue_still_answers_202_and_the_job_runs_later(
     settings: Settings, live: Resources, organization_id: uuid.UUID, processes: dict[str, Spawn], tmp_path: Any
 ) -> None:
