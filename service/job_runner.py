@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -69,6 +70,15 @@ class JobContext:
     async def checkpoint(self) -> None:
         """Raise JobCancelled once cancellation was requested (JobLost if the job was taken away)."""
         await self._lease.checkpoint()
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work of its own, committed when the block ends, for a long body that keeps what
+        it did so far when a later step fails (its writes must be idempotent: a retry redoes them).
+        What must commit with the job's success goes through `session`."""
+        await self.checkpoint()  # nothing is written for a job that was cancelled or taken away
+        async with transaction(self.resources) as batch_session:
+            yield batch_session
 
 
 JobHandler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]

@@ -1,10 +1,12 @@
 """`vitec.sync`: departments → employees → estate summaries → details of the estates that changed.
 
-Batched upserts that leave equal rows untouched, so running a sync twice changes nothing. The
+Batched upserts that leave equal rows untouched, so running a sync twice changes nothing; each
+batch commits on its own, so a retried sync resumes where the failed one stopped. The
 watermark is the newest change date Vitec reported; an incremental sync asks for changes after it
 less an overlap (Vitec's listing and clocks are not exact), and fetches details only where the
-listed change date is newer than the stored one. A full sync lists everything and marks estates
-that are gone as deleted. Vitec's 401/403 end the job at once; outages are retried by the job.
+listed change date is newer than the stored one; it advances only when a run completes. A full
+sync lists everything and, once complete, marks estates that are gone as deleted. Vitec's 401/403
+end the job at once; outages are retried by the job.
 """
 
 from __future__ import annotations
@@ -76,11 +78,12 @@ async def close_vitec_clients() -> None:
 
 
 async def sync(context: JobContext) -> dict[str, Any]:
-    """Run one sync of the job's organization; the result counts what was written."""
+    """Run one sync of the job's organization; the result counts what this attempt wrote."""
     mode = SyncMode(context.payload.get("mode", SyncMode.INCREMENTAL.value))
     if context.organization_id is None:
         raise PermanentJobError("a Vitec sync needs an organization", code="vitec_sync_without_organization")
-    organization = await OrganizationRepository(context.session).get(context.organization_id)
+    async with context.batch() as session:
+        organization = await OrganizationRepository(session).get(context.organization_id)
     if organization is None:
         raise PermanentJobError("the organization no longer exists", code="organization_not_found")
     try:
@@ -92,24 +95,32 @@ async def sync(context: JobContext) -> dict[str, Any]:
 
 
 async def _sync(context: JobContext, organization_id: uuid.UUID, installation: str, mode: SyncMode) -> dict[str, Any]:
+    """Each step commits on its own (the upserts are idempotent), so a failure late in a large sync
+    keeps what was written and the retry fetches only what is still missing. What needs the whole
+    run — deletions, the watermark — commits at the end, with the job's success."""
     client = vitec_client(context.resources)
-    repository = VitecReadModelRepository(context.session)
     await context.progress(2, "departments")
-    departments = await repository.upsert_departments(organization_id, await client.list_departments(installation))
+    listed_departments = await client.list_departments(installation)
     await context.progress(8, "employees")
-    employees = await repository.upsert_employees(organization_id, await client.list_employees(installation))
-    state = await repository.sync_state(organization_id)
+    listed_employees = await client.list_employees(installation)
+    async with context.batch() as session:
+        repository = VitecReadModelRepository(session)
+        departments = await repository.upsert_departments(organization_id, listed_departments)
+        employees = await repository.upsert_employees(organization_id, listed_employees)
+        _announce_if_written(session, organization_id, departments, employees)
+        state = await repository.sync_state(organization_id)
+        stored = await repository.estate_change_dates(organization_id)
     watermark = state.watermark if state is not None else None
     changed_after = watermark - OVERLAP if mode is SyncMode.INCREMENTAL and watermark is not None else None
     await context.progress(12, "estate listing")
     summaries = await client.list_estate_summaries(installation, changed_after=changed_after)
-    stored = await repository.estate_change_dates(organization_id)
     changed = [summary for summary in summaries if _needs_details(summary, stored.get(summary.vitec_id))]
-    estates = await _sync_details(context, client, repository, organization_id, installation, changed)
+    estates = await _sync_details(context, client, organization_id, installation, changed)
+    repository = VitecReadModelRepository(context.session)
     deleted = 0
-    if mode is SyncMode.FULL:
+    if mode is SyncMode.FULL:  # only now is the listing known complete
         deleted = await repository.mark_missing_deleted(organization_id, {summary.vitec_id for summary in summaries})
-    if deleted or any(result.inserted or result.updated for result in (departments, employees, estates)):
+    if deleted:
         notify_read_model_after_commit(context.session, organization_id)
     if reshapes_estates(estates.inserted + estates.updated + deleted, stored=len(stored)):
         await repository.refresh_statistics()
@@ -127,16 +138,22 @@ async def _sync(context: JobContext, organization_id: uuid.UUID, installation: s
     }
 
 
+def _announce_if_written(session: AsyncSession, organization_id: uuid.UUID, *results: UpsertResult) -> None:
+    if any(result.inserted or result.updated for result in results):
+        notify_read_model_after_commit(session, organization_id)
+
+
 async def _sync_details(
     context: JobContext,
     client: VitecClient,
-    repository: VitecReadModelRepository,
     organization_id: uuid.UUID,
     installation: str,
     changed: Sequence[VitecEstateSummary],
 ) -> UpsertResult:
-    departments = await repository.department_ids(organization_id)
-    employees = await repository.employee_ids(organization_id)
+    async with context.batch() as session:
+        repository = VitecReadModelRepository(session)
+        departments = await repository.department_ids(organization_id)
+        employees = await repository.employee_ids(organization_id)
     limit = asyncio.Semaphore(DETAIL_CONCURRENCY)
 
     async def fetch(summary: VitecEstateSummary) -> VitecEstate | None:
@@ -150,7 +167,12 @@ async def _sync_details(
     for start in range(0, len(changed), DETAIL_BATCH):
         batch = await asyncio.gather(*(fetch(summary) for summary in changed[start : start + DETAIL_BATCH]))
         estates = [estate for estate in batch if estate is not None]
-        written += await repository.upsert_estates(organization_id, estates, departments, employees)
+        async with context.batch() as session:
+            result = await VitecReadModelRepository(session).upsert_estates(
+                organization_id, estates, departments, employees
+            )
+            _announce_if_written(session, organization_id, result)
+        written += result
         done = min(start + DETAIL_BATCH, len(changed))
         await context.progress(15 + 80 * done // max(1, len(changed)), f"estates {done} of {len(changed)}")
     return written

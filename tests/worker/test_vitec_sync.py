@@ -18,12 +18,14 @@ from sqlalchemy import event, func, select, text, update
 from api.main import create_app
 from core.resources import Resources
 from core.settings import Settings, VitecSettings
+from domain.vitec import VitecEstate, VitecUnavailableError
 from repository.models import Estate, Job, Organization
 from repository.organizations import OrganizationRepository
+from repository.vitec_read_model import VitecReadModelRepository
 from service.dispatch import transaction
 from service.job_runner import JobRunner
 from service.jobs import JobService
-from service.vitec_sync import close_vitec_clients, sync
+from service.vitec_sync import DETAIL_BATCH, close_vitec_clients, sync, vitec_client
 from tests.factories.users import committed_broker_headers
 from tests.worker.conftest import Spawn, wait_registered
 from tests.worker.processes import eventually, start_simulator
@@ -204,6 +206,50 @@ async def test_faults_are_ridden_out_and_the_result_is_exact(
     stats = (await simulator.control.get("/_control/stats")).json()
     assert stats["statuses"].get("503") == 2
     assert sum(stats["faults"].values()) == 4  # every fault was served to this sync, and ridden out
+
+
+async def test_a_sync_that_fails_late_keeps_its_batches_and_the_retry_fetches_only_the_rest(
+    hub: Resources, simulator: Simulator, organization_id: uuid.UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Vitec goes away after the first batch of details: that batch stays, the watermark does not move.
+    client = vitec_client(hub)
+    real_get_estate = client.get_estate
+    fetched = 0
+
+    async def failing_after_one_batch(installation: str, estate_id: str) -> VitecEstate:
+        nonlocal fetched
+        fetched += 1
+        if fetched > DETAIL_BATCH:
+            raise VitecUnavailableError("the Hub went away")
+        return await real_get_estate(installation, estate_id)
+
+    monkeypatch.setattr(client, "get_estate", failing_after_one_batch)
+    failed = await run_sync(hub, organization_id, "full")
+    kept = await stored(hub, organization_id)
+    async with hub.session_factory() as session:
+        state = await VitecReadModelRepository(session).sync_state(organization_id)
+    monkeypatch.setattr(client, "get_estate", real_get_estate)
+    details = await simulator.detail_requests()
+    await make_due(hub, failed.id)
+    await JobRunner(hub).run(failed.id, "vitec.sync", sync)
+
+    assert (failed.status, failed.error_code) == ("queued", "vitec_unavailable")
+    assert len(kept) == DETAIL_BATCH
+    assert state is None or state.watermark is None
+    async with hub.session_factory() as session:
+        retried = await session.get(Job, failed.id)
+    assert retried is not None
+    assert retried.status == "succeeded", retried.error_message
+    assert await simulator.detail_requests() - details == ESTATES - DETAIL_BATCH
+    assert retried.result is not None
+    assert retried.result["estates"]["inserted"] == ESTATES - DETAIL_BATCH
+    assert len(await stored(hub, organization_id)) == ESTATES
+
+
+async def make_due(resources: Resources, job_id: uuid.UUID) -> None:
+    async with resources.session_factory() as session:
+        await session.execute(update(Job).where(Job.id == job_id).values(run_after=func.now()))
+        await session.commit()
 
 
 async def test_wrong_credentials_fail_at_once_with_a_stable_code(
