@@ -53,7 +53,7 @@ def can_transition(current: JobStatus, target: JobStatus) -> bool:
     return target in TRANSITIONS[current]
 
 
-class UnrunnableJobKindError(Exception):
+class JobKindNotRunnableError(Exception):
     """A job of a kind no worker has a handler for: a programming error, refused at creation so the
     job is never queued for ever."""
 

@@ -15,11 +15,11 @@ from domain.jobs import (
     IdempotencyKeyInUseError,
     IdempotencyKeyMismatchError,
     JobCreateRateLimitedError,
+    JobKindNotRunnableError,
     JobNotCancellableError,
     JobNotFoundError,
     JobNotRetryableError,
     JobStatus,
-    UnrunnableJobKindError,
 )
 from domain.pagination import Page, page_of
 from domain.users import Principal
@@ -81,7 +81,7 @@ class JobService:
         """Create a queued job (sent after commit). A replayed idempotency key answers its first job;
         an active job with the same dedupe key is answered instead of a second one."""
         if kind not in KINDS:
-            raise UnrunnableJobKindError(kind)
+            raise JobKindNotRunnableError(kind)
         if principal is not None and idempotency is not None:
             earlier = await self._keys.get_live(principal.user_id, idempotency.key)
             if earlier is not None:

@@ -11,7 +11,7 @@ import pytest
 
 import worker.tasks  # noqa: F401 - the worker's tasks, as the worker process registers them
 from core.resources import Resources
-from domain.jobs import JobKind, UnrunnableJobKindError
+from domain.jobs import JobKind, JobKindNotRunnableError
 from repository.jobs import JobRepository
 from repository.models import Job
 from service.dispatch import transaction
@@ -25,7 +25,7 @@ from worker.broker import broker
 async def test_a_job_of_a_kind_no_worker_runs_is_refused_at_creation(
     live: Resources, organization_id: uuid.UUID
 ) -> None:
-    with pytest.raises(UnrunnableJobKindError):
+    with pytest.raises(JobKindNotRunnableError):
         async with transaction(live) as session:
             await JobService(session, live).start(None, "no.such.kind", organization_id=organization_id)
 
