@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from service.dispatch import transaction
 from service.job_kinds import JobKindSpec
 from service.job_runner import JobContext, JobRunner, RunOutcome
 from service.job_sweeper import JobSweeper
+from tests.worker.processes import eventually
 from worker.broker import broker
 from worker.tasks import register_job_task
 
@@ -112,6 +114,42 @@ async def test_the_sweeper_ends_queued_jobs_whose_cancel_was_requested(
     job = await load(resources, job_id)
     assert job.status == "cancelled"
     assert job.finished_at is not None
+
+
+async def test_a_cancel_that_meets_the_sweepers_requeue_still_cancels_the_job(
+    resources: Resources, organization_id: uuid.UUID
+) -> None:
+    # The worker died; the sweeper puts its job back in the queue while a user cancels it.
+    job_id = await add_job(
+        resources, organization_id, status=JobStatus.RUNNING.value, attempts=1, claimed_by="gone",
+        heartbeat_at=text("now() - interval '1 hour'"),
+    )  # fmt: skip
+    async with resources.session_factory() as sweeping:
+        requeued, _ = await JobRepository(sweeping).requeue_stale(stale_after=timedelta(seconds=1), limit=10)
+        assert requeued == [job_id]
+
+        async def cancel() -> Job | None:
+            async with transaction(resources) as session:
+                return await JobRepository(session).cancel(job_id)
+
+        cancelling = asyncio.create_task(cancel())
+        await eventually(lambda: waits_for_a_lock(resources), 10, "the cancel waits for the sweeper's row lock")
+        await sweeping.commit()
+        cancelled = await asyncio.wait_for(cancelling, 10)
+
+    assert cancelled is not None  # not answered as "already finished" (409)
+    job = await load(resources, job_id)
+    assert job.status == "cancelled"
+
+
+async def waits_for_a_lock(resources: Resources) -> bool:
+    async with resources.engine.connect() as connection:
+        waiting = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        )
+    return bool(waiting)
 
 
 async def hang(context: JobContext) -> dict[str, Any]:
