@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -8,18 +9,25 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.jobs import ACTIVE_STATUSES, JobStatus
 from repository.models.base import BaseTableModel, UpdatedAtMixin
+
+
+def _in(statuses: Collection[JobStatus]) -> str:
+    """`status IN (...)` of the given statuses, in the enum's order (the migrations' spelling)."""
+    return "status IN (" + ", ".join(f"'{status.value}'" for status in JobStatus if status in statuses) + ")"
 
 
 class Job(UpdatedAtMixin, BaseTableModel):
     """One unit of slow work: the frontend's source of truth and the outbox of the broker.
 
-    `version` moves with every visible change and is the ETag of the job's representation.
+    `version` moves with every visible change, whoever writes the row (the `jobs_bump_version`
+    trigger), and is the ETag of the job's representation.
     """
 
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')", name="status"),
+        CheckConstraint(_in(set(JobStatus)), name="status"),
         CheckConstraint("progress_percent BETWEEN 0 AND 100", name="progress_percent"),
         # One active job per (organization, dedupe key): a second sync request finds the first.
         Index(
@@ -27,7 +35,7 @@ class Job(UpdatedAtMixin, BaseTableModel):
             "organization_id",
             "dedupe_key",
             unique=True,
-            postgresql_where=text("status IN ('queued', 'running') AND dedupe_key IS NOT NULL"),
+            postgresql_where=text(f"{_in(ACTIVE_STATUSES)} AND dedupe_key IS NOT NULL"),
             postgresql_nulls_not_distinct=True,
         ),
         # One job per schedule tick, ever: two schedulers, or a restart within a tick, add nothing.
