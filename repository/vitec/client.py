@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from redis.asyncio import Redis
@@ -49,6 +51,16 @@ logger = get_logger(__name__)
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.TransportError)
 _KEY = "estate-bff:vitec"
+# What Vitec ids look like (installation names, GUIDs, numbers): never a `/`, `?`, `#`, `%` or a
+# dot segment, so an id read from Vitec's own data can only ever name one resource.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.~-]{0,99}")
+
+
+def _segment(value: str) -> str:
+    """`value` as one path segment of a Hub URL, or `VitecResponseInvalidError` if it is no id."""
+    if not _ID.fullmatch(value):
+        raise VitecResponseInvalidError("a Vitec id that is not a plain path segment")
+    return quote(value, safe="")
 
 
 class VitecClient:
@@ -100,17 +112,19 @@ class VitecClient:
         return [mapping.estate_summary(raw) for raw in mapping.records(payload, "estates")]
 
     async def get_estate(self, installation: str, estate_id: str) -> VitecEstate:
-        payload = await self._get_json(installation, f"Estates/{estate_id}")
+        payload = await self._get_json(installation, f"Estates/{_segment(estate_id)}")
         if not isinstance(payload, dict):
             raise VitecResponseInvalidError("expected an estate object")
         return mapping.estate(payload)
 
     async def get_estate_image(self, installation: str, estate_id: str, image_id: str) -> VitecBinary:
-        response = await self._request(installation, f"Estates/{estate_id}/Images/{image_id}", accept="image/*")
+        resource = f"Estates/{_segment(estate_id)}/Images/{_segment(image_id)}"
+        response = await self._request(installation, resource, accept="image/*")
         return _binary(response)
 
     async def get_estate_document(self, installation: str, estate_id: str, document_id: str) -> VitecBinary:
-        response = await self._request(installation, f"Estates/{estate_id}/Documents/{document_id}", accept="*/*")
+        resource = f"Estates/{_segment(estate_id)}/Documents/{_segment(document_id)}"
+        response = await self._request(installation, resource, accept="*/*")
         return _binary(response)
 
     async def _cached_json(self, installation: str, resource: str) -> Any:
@@ -141,8 +155,9 @@ class VitecClient:
     async def _request(
         self, installation: str, resource: str, *, params: dict[str, str] | None = None, accept: str | None = None
     ) -> httpx.Response:
-        """GET `/{installation}/{resource}`, paced, retried and guarded by the circuit."""
-        path = f"/{installation}/{resource}"
+        """GET `/{installation}/{resource}`, paced, retried and guarded by the circuit; every id in
+        `resource` went through `_segment`."""
+        path = f"/{_segment(installation)}/{resource}"
         headers = {"Accept": accept} if accept else None
         for attempt in range(1, self._settings.max_attempts + 1):
             await self._refuse_if_open(installation)
