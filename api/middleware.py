@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.exceptions import internal_error_response, problem_response
+from api.exceptions import internal_error_response
 from api.request_context import choose_request_id, set_request_id
 from core.logging import bind_log_context, clear_log_context, get_logger
 from core.metrics import HTTP_REQUEST_DURATION
@@ -97,69 +97,3 @@ class RequestContextMiddleware:
         if self.hsts:
             out.append(_HSTS)
         return out
-
-
-_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
-
-
-class JsonBodyLimitMiddleware:
-    """Refuse JSON bodies over the limit with 413, by header or by counting what arrives.
-
-    Uploads (multipart, raw files) have their own, much larger limit, enforced by the route that
-    streams them; this guard is only for the bodies we parse into memory.
-    """
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in _BODYLESS or not self._is_json(scope):
-            await self.app(scope, receive, send)
-            return
-        declared = request_header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(scope, receive, send)
-            return
-        # Read the (small, bounded) body here and replay it: an error raised from inside the
-        # framework's body parsing would be turned into a 400 there.
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    @staticmethod
-    def _is_json(scope: Scope) -> bool:
-        content_type = (request_header(scope, b"content-type") or b"").decode("latin-1")
-        return content_type.split(";")[0].strip().lower().endswith(("/json", "+json"))
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            scope["path"],
-            status=413,
-            code="request_too_large",
-            title="Request body too large",
-            detail=f"JSON bodies are limited to {self.max_bytes} bytes.",
-        )
-        await response(scope, receive, send)
