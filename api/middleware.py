@@ -7,10 +7,11 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.exceptions import internal_error_response
+from api.exceptions import internal_error_response, service_unavailable_response
 from api.request_context import choose_request_id, set_request_id
 from core.logging import bind_log_context, clear_log_context, get_logger
 from core.metrics import HTTP_REQUEST_DURATION
+from core.outages import is_outage
 
 logger = get_logger("api.access")
 
@@ -68,11 +69,16 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
-            logger.exception("unhandled_error", path=scope["path"], method=scope["method"])
+        except Exception as exc:
+            outage = is_outage(exc)
+            if outage:
+                logger.warning("dependency_unavailable", path=scope["path"], method=scope["method"], error=repr(exc))
+            else:
+                logger.exception("unhandled_error", path=scope["path"], method=scope["method"])
             if response_started:
                 raise
-            await internal_error_response(scope["path"])(scope, receive, send_with_headers)
+            answer = service_unavailable_response if outage else internal_error_response
+            await answer(scope["path"])(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path_format", "unmatched")
