@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 
 from core.resources import Resources
 from core.settings import VitecSettings
@@ -262,3 +263,25 @@ async def test_an_installation_id_is_a_path_segment_too(hub: Hub, resources: Res
         await client.close()
 
     assert recording.paths == [f"/{hub.installation}/Estates", f"/{hub.installation}/Estates/{summaries[0].vitec_id}"]
+
+
+def _calls(route: str, outcome: str) -> float:
+    return REGISTRY.get_sample_value("estate_bff_vitec_requests_total", {"route": route, "outcome": outcome}) or 0.0
+
+
+async def test_vitec_calls_are_counted_by_route_template_and_outcome(hub: Hub, resources: Resources) -> None:
+    image_route = "Estates/{id}/Images/{id}"
+    before = (_calls("Estates", "ok"), _calls(image_route, "not_found"), _calls("Estates/{id}", "retryable"))
+    client = client_for(hub, resources)
+    try:
+        summaries = await client.list_estate_summaries(hub.installation)
+        with pytest.raises(VitecNotFoundError):
+            await client.get_estate_image(hub.installation, summaries[0].vitec_id, "NO-SUCH-IMAGE")
+        await hub.faults(status=503, status_count=1)
+        await client.get_estate(hub.installation, summaries[0].vitec_id)
+    finally:
+        await client.close()
+
+    after = (_calls("Estates", "ok"), _calls(image_route, "not_found"), _calls("Estates/{id}", "retryable"))
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1]
+    assert _calls("Estates/{id}", "ok") >= 1
