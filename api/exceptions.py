@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.request_context import current_request_id
-from domain.errors import AppError
+from domain.errors import AppError, ServiceUnavailableError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:estate-bff:problem:"
@@ -128,6 +128,15 @@ def internal_error_response(request_path: str) -> ProblemResponse:
     )
 
 
+def service_unavailable_response(request_path: str) -> ProblemResponse:
+    """The answer while a backing service is out: 503 with `Retry-After`, not a 500."""
+    error = ServiceUnavailableError()
+    return problem_response(
+        request_path, status=error.status_code, code=error.code, title=error.title,
+        detail="PostgreSQL or Redis is not answering right now.", headers=error.headers(),
+    )  # fmt: skip
+
+
 def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -152,6 +161,7 @@ def _example(code: str, title: str, status: int) -> dict[str, Any]:
 
 # Framework-level failures that any route can answer.
 VALIDATION_ERROR = ("validation_error", "The request is not valid", 422)
+UNAVAILABLE = (ServiceUnavailableError.code, ServiceUnavailableError.title, ServiceUnavailableError.status_code)
 
 
 def error_responses(*errors: type[AppError], validation: bool = True) -> dict[int | str, dict[str, Any]]:
@@ -161,6 +171,7 @@ def error_responses(*errors: type[AppError], validation: bool = True) -> dict[in
         by_status.setdefault(error.status_code, []).append((error.code, error.title))
     if validation:
         by_status.setdefault(VALIDATION_ERROR[2], []).append((VALIDATION_ERROR[0], VALIDATION_ERROR[1]))
+    by_status.setdefault(UNAVAILABLE[2], []).append((UNAVAILABLE[0], UNAVAILABLE[1]))
     return {status: _documented(status, pairs) for status, pairs in sorted(by_status.items())}
 
 

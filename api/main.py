@@ -6,14 +6,15 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 import service.job_handlers  # noqa: F401 - the kinds the workers run: the only ones a job may have
 from api.exceptions import install_exception_handlers, problem_only_openapi
 from api.hot_paths import HotPathMiddleware
-from api.middleware import JsonBodyLimitMiddleware, RequestContextMiddleware
+from api.input_guard import InputGuardMiddleware, no_unknown_query_parameters
+from api.middleware import RequestContextMiddleware
 from api.page_cache import PageCache, forget_pages_after_syncs
 from api.pagination import CursorCodec
 from api.routes import API_PREFIX, admin, auth, estates, health, jobs, sync, users
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Observability is Prometheus (/metrics) and JSON logs; FastAPI's OpenTelemetry hooks would
         # only add a check to every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        dependencies=[Depends(no_unknown_query_parameters)],
     )
     app.state.cursor_codec = CursorCodec(settings.auth.jwt_secret.get_secret_value())
     app.state.page_cache = PageCache(settings.app.page_cache_seconds)
@@ -76,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
 
     # Added innermost first: the request context wraps everything, so even a 500 gets its headers.
-    app.add_middleware(JsonBodyLimitMiddleware, max_bytes=settings.app.max_json_body_bytes)
+    app.add_middleware(InputGuardMiddleware, api=app, max_bytes=settings.app.max_json_body_bytes)
     app.add_middleware(HotPathMiddleware, api=app, cached_paths=frozenset({f"{API_PREFIX}/estates"}))
     if settings.app.cors_allow_origins:
         app.add_middleware(

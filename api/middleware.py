@@ -7,10 +7,11 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.exceptions import internal_error_response, problem_response
+from api.exceptions import internal_error_response, service_unavailable_response
 from api.request_context import choose_request_id, set_request_id
 from core.logging import bind_log_context, clear_log_context, get_logger
 from core.metrics import HTTP_REQUEST_DURATION
+from core.outages import is_outage
 
 logger = get_logger("api.access")
 
@@ -68,11 +69,16 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
-            logger.exception("unhandled_error", path=scope["path"], method=scope["method"])
+        except Exception as exc:
+            outage = is_outage(exc)
+            if outage:
+                logger.warning("dependency_unavailable", path=scope["path"], method=scope["method"], error=repr(exc))
+            else:
+                logger.exception("unhandled_error", path=scope["path"], method=scope["method"])
             if response_started:
                 raise
-            await internal_error_response(scope["path"])(scope, receive, send_with_headers)
+            answer = service_unavailable_response if outage else internal_error_response
+            await answer(scope["path"])(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path_format", "unmatched")
@@ -97,69 +103,3 @@ class RequestContextMiddleware:
         if self.hsts:
             out.append(_HSTS)
         return out
-
-
-_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
-
-
-class JsonBodyLimitMiddleware:
-    """Refuse JSON bodies over the limit with 413, by header or by counting what arrives.
-
-    Uploads (multipart, raw files) have their own, much larger limit, enforced by the route that
-    streams them; this guard is only for the bodies we parse into memory.
-    """
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in _BODYLESS or not self._is_json(scope):
-            await self.app(scope, receive, send)
-            return
-        declared = request_header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(scope, receive, send)
-            return
-        # Read the (small, bounded) body here and replay it: an error raised from inside the
-        # framework's body parsing would be turned into a 400 there.
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    @staticmethod
-    def _is_json(scope: Scope) -> bool:
-        content_type = (request_header(scope, b"content-type") or b"").decode("latin-1")
-        return content_type.split(";")[0].strip().lower().endswith(("/json", "+json"))
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            scope["path"],
-            status=413,
-            code="request_too_large",
-            title="Request body too large",
-            detail=f"JSON bodies are limited to {self.max_bytes} bytes.",
-        )
-        await response(scope, receive, send)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 JOBS_FINISHED = Counter(
     "estate_bff_jobs_finished_total", "Job runs that ended, by kind and outcome.", ["kind", "status"]
@@ -22,4 +22,31 @@ HTTP_REQUEST_DURATION = Histogram(
     "API request latency, by method, route template (relative to /api/v1) and status.",
     ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+# Read from PostgreSQL and Redis when scraped (API) or every few seconds (worker), so every process
+# shows the same, system-wide picture whichever one Prometheus asks.
+JOBS = Gauge("estate_bff_jobs", "Jobs in the database (all organizations), by kind and status.", ["kind", "status"])
+JOBS_RUN_SECONDS = Gauge(
+    "estate_bff_jobs_run_seconds",
+    "Summed run time (started to finished) of the jobs in the database, by kind and status; "
+    "divided by estate_bff_jobs it is the mean duration.",
+    ["kind", "status"],
+)
+QUEUE_OLDEST_QUEUED_AGE = Gauge(
+    "estate_bff_queue_oldest_queued_age_seconds", "Age of the oldest queued job (0 when none is queued)."
+)
+QUEUE_STREAM_LENGTH = Gauge("estate_bff_queue_stream_length", "Messages in the job stream.")
+QUEUE_STREAM_PENDING = Gauge(
+    "estate_bff_queue_stream_pending", "Job messages delivered to a worker and not yet acknowledged."
+)
+QUEUE_STREAM_LAG = Gauge("estate_bff_queue_stream_lag", "Job messages in the stream not yet delivered to any worker.")
+VITEC_REQUESTS = Counter(
+    "estate_bff_vitec_requests_total",
+    "Requests to the Vitec Hub, by route template and outcome "
+    "(ok, retryable, transport_error, circuit_open, not_found, unauthorized, forbidden, error).",
+    ["route", "outcome"],
+)
+VITEC_RETRIES = Counter(
+    "estate_bff_vitec_retries_total", "Vitec requests sent again after a failure, by route.", ["route"]
 )

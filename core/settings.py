@@ -71,7 +71,8 @@ CommaList = Annotated[list[str], NoDecode, BeforeValidator(split_commas)]
 
 
 class _Group(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # A refused value may be a secret: errors name the variable, never echo what it held.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True)
 
 
 class AppSettings(_Group):
@@ -225,7 +226,7 @@ class SeedSettings(_Group):
 class Settings(BaseModel):
     """All settings, grouped; built once per process by `get_settings()`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     app: AppSettings = Field(default_factory=AppSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)

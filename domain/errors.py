@@ -71,3 +71,15 @@ class InvalidCursorError(AppError):
     code = "invalid_cursor"
     status_code = 400
     title = "The pagination cursor is not valid"
+
+
+class ServiceUnavailableError(AppError):
+    """A backing service (PostgreSQL, Redis) is out: an expected condition, worth a retry soon."""
+
+    code = "service_unavailable"
+    status_code = 503
+    title = "A service we depend on is not answering; try again shortly"
+    retry_after_seconds: ClassVar[int] = 5
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}

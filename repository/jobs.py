@@ -266,6 +266,14 @@ class JobRepository(Repository[Job]):
             statement = statement.where(Job.organization_id == organization_id)
         return [(row[0], row[1], int(row[2])) for row in await self.session.execute(statement)]
 
+    async def totals_by_kind_and_status(self) -> list[tuple[str, str, int, float]]:
+        """Across organizations: jobs and their summed run time in seconds, per kind and status."""
+        run = func.extract("epoch", Job.finished_at - Job.started_at)
+        statement = select(Job.kind, Job.status, func.count(), func.coalesce(func.sum(run), 0)).group_by(
+            Job.kind, Job.status
+        )
+        return [(row[0], row[1], int(row[2]), float(row[3])) for row in await self.session.execute(statement)]
+
     async def oldest_queued_created_at(self, organization_id: uuid.UUID | None) -> datetime | None:
         statement = select(func.min(Job.created_at)).where(Job.status == JobStatus.QUEUED.value)
         if organization_id is not None:

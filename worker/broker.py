@@ -19,6 +19,7 @@ from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import get_settings
 from service.job_runner import JobRunner
+from service.metrics import refresh_queue_metrics
 from service.vitec_sync import close_vitec_clients
 from service.workers import register_alive, unregister
 
@@ -29,6 +30,8 @@ logger = get_logger("worker")
 # taskiq 0.13's signal handler only sets an Event; with the loop asleep in XREADGROUP nothing
 # wakes it, and SIGTERM never ends the worker. A short periodic tick keeps the loop turning.
 _WAKE_INTERVAL_SECONDS = 0.2
+# The system-wide job and queue gauges (service.metrics), as fresh as a usual scrape interval.
+_METRICS_REFRESH_SECONDS = 10.0
 
 
 async def _keep_alive(resources: Resources) -> None:
@@ -45,14 +48,25 @@ async def _keep_alive(resources: Resources) -> None:
         await asyncio.sleep(_WAKE_INTERVAL_SECONDS)
 
 
+async def _refresh_metrics(resources: Resources) -> None:
+    while True:
+        try:
+            await refresh_queue_metrics(resources)
+        except Exception:  # a broken refresh must not end the loop; the next one may work
+            logger.exception("queue_metrics_failed")
+        await asyncio.sleep(_METRICS_REFRESH_SECONDS)
+
+
 async def startup(state: TaskiqState, broker: JobStreamBroker) -> None:
     resources = Resources.build(settings, broker=broker)
     await resources.start_raw_pool()
     state.resources = resources
     state.runner = JobRunner(resources)
     state.keep_alive = asyncio.create_task(_keep_alive(resources), name="worker-keep-alive")
+    state.metrics = None
     if settings.jobs.worker_metrics_port:
         start_http_server(settings.jobs.worker_metrics_port, addr=settings.app.api_host)
+        state.metrics = asyncio.create_task(_refresh_metrics(resources), name="worker-metrics")
     # As in the API: what start-up built lives as long as the process; keep it out of the cyclic
     # collector's full passes, which otherwise stall every running job.
     gc.freeze()
@@ -64,9 +78,11 @@ async def shutdown(state: TaskiqState) -> None:
     # mid-body: give their jobs back to the queue first, so they neither wait for the sweeper nor
     # lose an attempt.
     await state.runner.release_all()
-    state.keep_alive.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await state.keep_alive
+    for task in (state.keep_alive, state.metrics):
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     resources: Resources = state.resources
     await close_vitec_clients()
     with contextlib.suppress(RedisError):

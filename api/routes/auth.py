@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Request, Response, status
 
 from api.deps import AuthServiceDep
 from api.exceptions import error_responses
-from api.schemas.auth import RefreshRequest, TokenResponse
+from api.schemas.auth import LoginForm, RefreshRequest, TokenResponse
 from domain.users import (
     InvalidCredentialsError,
     LoginRateLimitedError,
@@ -35,9 +34,7 @@ def _token_response(pair: TokenPair) -> TokenResponse:
     response_model=TokenResponse,
     responses=error_responses(InvalidCredentialsError, UserInactiveError, LoginRateLimitedError),
 )
-async def create_token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, service: AuthServiceDep
-) -> TokenResponse:
+async def create_token(form: Annotated[LoginForm, Form()], request: Request, service: AuthServiceDep) -> TokenResponse:
     """Sign in with email (`username`) and password; answers an access and a refresh token."""
     client_address = request.client.host if request.client else "unknown"
     return _token_response(await service.login(form.username, form.password, client_address))

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from api.deps import ResourcesDep
 from service.health import check_readiness
+from service.metrics import refresh_queue_metrics
 
 router = APIRouter(tags=["operations"])
 
@@ -31,8 +32,10 @@ async def healthz() -> HealthStatus:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
-    """Prometheus metrics of this process (scraped without a token; not part of the API)."""
+async def metrics(resources: ResourcesDep) -> Response:
+    """Prometheus metrics of this process, and the system's jobs and queue (scraped without a
+    token; not part of the API)."""
+    await refresh_queue_metrics(resources)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -16,7 +16,7 @@ from api.responses import job_accepted
 from api.routes.users import AUTH_ERRORS
 from api.schemas.jobs import JobCollection, JobLike, JobRead
 from domain.errors import InvalidCursorError
-from domain.jobs import JobNotCancellableError, JobNotFoundError, JobNotRetryableError, JobStatus
+from domain.jobs import JobKind, JobNotCancellableError, JobNotFoundError, JobNotRetryableError, JobStatus
 from domain.users import AdminRequiredError, Principal
 from service.job_polling import MAX_WAIT_SECONDS, JobPoller, retry_after_seconds
 from service.jobs import JobStart
@@ -95,13 +95,17 @@ async def list_jobs(
     service: JobServiceDep,
     codec: CursorCodecDep,
     status_: Annotated[list[JobStatus] | None, Query(alias="status")] = None,
-    kind: Annotated[list[str] | None, Query(max_length=64)] = None,
+    kind: Annotated[list[JobKind] | None, Query(max_length=len(JobKind))] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> JobCollection:
     """The organization's jobs, newest first; filter by `status` and `kind` (both repeatable)."""
     page = await service.list(
-        principal, statuses=status_ or [], kinds=kind or [], limit=limit, after=codec.decode_time_id(cursor)
+        principal,
+        statuses=status_ or [],
+        kinds=[k.value for k in kind or []],
+        limit=limit,
+        after=codec.decode_time_id(cursor),
     )
     return JobCollection(items=[JobRead.of(job) for job in page.items], next_cursor=codec.encode_time_id(page.next_key))
 

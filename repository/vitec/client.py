@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from core.logging import get_logger
+from core.metrics import VITEC_REQUESTS, VITEC_RETRIES
 from core.rate_limit import RateLimiter
 from core.semaphore import RedisSemaphore
 from core.settings import VitecSettings
@@ -49,6 +53,32 @@ logger = get_logger(__name__)
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _TRANSPORT_ERRORS = (httpx.TimeoutException, httpx.TransportError)
 _KEY = "estate-bff:vitec"
+# What Vitec ids look like (installation names, GUIDs, numbers): never a `/`, `?`, `#`, `%` or a
+# dot segment, so an id read from Vitec's own data can only ever name one resource.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.~-]{0,99}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Resource:
+    """A Hub path below the installation, and its template (the metrics' `route` label)."""
+
+    route: str
+    path: str
+
+
+def _resource(route: str, *ids: str) -> _Resource:
+    """`route` with each `{id}` replaced by the next id, checked and escaped as a path segment."""
+    path = route
+    for value in ids:
+        path = path.replace("{id}", _segment(value), 1)
+    return _Resource(route, path)
+
+
+def _segment(value: str) -> str:
+    """`value` as one path segment of a Hub URL, or `VitecResponseInvalidError` if it is no id."""
+    if not _ID.fullmatch(value):
+        raise VitecResponseInvalidError("a Vitec id that is not a plain path segment")
+    return quote(value, safe="")
 
 
 class VitecClient:
@@ -81,11 +111,11 @@ class VitecClient:
         await self._http.aclose()
 
     async def list_departments(self, installation: str) -> list[VitecDepartment]:
-        payload = await self._cached_json(installation, "Departments")
+        payload = await self._cached_json(installation, _resource("Departments"))
         return [mapping.department(raw) for raw in mapping.records(payload, "departments")]
 
     async def list_employees(self, installation: str) -> list[VitecEmployee]:
-        payload = await self._cached_json(installation, "Employees")
+        payload = await self._cached_json(installation, _resource("Employees"))
         return [mapping.employee(raw) for raw in mapping.records(payload, "employees")]
 
     async def list_estate_summaries(
@@ -96,25 +126,27 @@ class VitecClient:
             params["changedAfter"] = mapping.format_changed_after(changed_after)
         if department_id is not None:
             params["departmentId"] = str(department_id)
-        payload = await self._get_json(installation, "Estates", params)
+        payload = await self._get_json(installation, _resource("Estates"), params)
         return [mapping.estate_summary(raw) for raw in mapping.records(payload, "estates")]
 
     async def get_estate(self, installation: str, estate_id: str) -> VitecEstate:
-        payload = await self._get_json(installation, f"Estates/{estate_id}")
+        payload = await self._get_json(installation, _resource("Estates/{id}", estate_id))
         if not isinstance(payload, dict):
             raise VitecResponseInvalidError("expected an estate object")
         return mapping.estate(payload)
 
     async def get_estate_image(self, installation: str, estate_id: str, image_id: str) -> VitecBinary:
-        response = await self._request(installation, f"Estates/{estate_id}/Images/{image_id}", accept="image/*")
+        resource = _resource("Estates/{id}/Images/{id}", estate_id, image_id)
+        response = await self._request(installation, resource, accept="image/*")
         return _binary(response)
 
     async def get_estate_document(self, installation: str, estate_id: str, document_id: str) -> VitecBinary:
-        response = await self._request(installation, f"Estates/{estate_id}/Documents/{document_id}", accept="*/*")
+        resource = _resource("Estates/{id}/Documents/{id}", estate_id, document_id)
+        response = await self._request(installation, resource, accept="*/*")
         return _binary(response)
 
-    async def _cached_json(self, installation: str, resource: str) -> Any:
-        key = f"{_KEY}:cache:{installation}:{resource}"
+    async def _cached_json(self, installation: str, resource: _Resource) -> Any:
+        key = f"{_KEY}:cache:{installation}:{resource.path}"
         ttl = self._settings.cache_ttl_seconds
         if ttl:
             try:
@@ -131,7 +163,7 @@ class VitecClient:
                 logger.warning("vitec_cache_write_failed", error=repr(exc))
         return payload
 
-    async def _get_json(self, installation: str, resource: str, params: dict[str, str] | None = None) -> Any:
+    async def _get_json(self, installation: str, resource: _Resource, params: dict[str, str] | None = None) -> Any:
         response = await self._request(installation, resource, params=params)
         try:
             return response.json()
@@ -139,21 +171,26 @@ class VitecClient:
             raise VitecResponseInvalidError("Vitec answered something that is not JSON") from exc
 
     async def _request(
-        self, installation: str, resource: str, *, params: dict[str, str] | None = None, accept: str | None = None
+        self, installation: str, resource: _Resource, *, params: dict[str, str] | None = None, accept: str | None = None
     ) -> httpx.Response:
-        """GET `/{installation}/{resource}`, paced, retried and guarded by the circuit."""
-        path = f"/{installation}/{resource}"
+        """GET `/{installation}/{resource}`, paced, retried and guarded by the circuit, counted in
+        `estate_bff_vitec_requests_total` by route template and outcome."""
+        path = f"/{_segment(installation)}/{resource.path}"
         headers = {"Accept": accept} if accept else None
         for attempt in range(1, self._settings.max_attempts + 1):
-            await self._refuse_if_open(installation)
+            if attempt > 1:
+                VITEC_RETRIES.labels(route=resource.route).inc()
+            await self._refuse_if_open(installation, resource.route)
             await self._rate_limiter.acquire(self._rate, "vitec", installation)
             try:
                 async with self._in_flight.hold(f"{_KEY}:in-flight:{installation}", self._settings.max_concurrency):
                     response = await self._http.get(path, params=params, headers=headers)
             except _TRANSPORT_ERRORS as exc:
+                _count(resource, "transport_error")
                 delay = self._policy.delay(attempt)
                 logger.warning("vitec_request_failed", path=path, attempt=attempt, error=repr(exc))
             else:
+                _count(resource, _outcome(response.status_code))
                 if response.status_code < 400:
                     await self._record_success(installation)
                     return response
@@ -180,12 +217,13 @@ class VitecClient:
             raise VitecNotFoundError(f"{path} was not found")
         raise VitecError(f"{path}: Vitec answered {status}")
 
-    async def _refuse_if_open(self, installation: str) -> None:
+    async def _refuse_if_open(self, installation: str, route: str) -> None:
         try:
             open_until = await self._redis.get(f"{_KEY}:circuit:{installation}:open-until")
         except RedisError:
             return  # the circuit is an optimization; without Redis, requests go through
         if open_until is not None and float(open_until) > time.time():
+            VITEC_REQUESTS.labels(route=route, outcome="circuit_open").inc()
             raise VitecUnavailableError(f"the circuit for {installation} is open")
 
     async def _record_failure(self, installation: str) -> None:
@@ -208,6 +246,21 @@ class VitecClient:
             await self._redis.delete(f"{_KEY}:circuit:{installation}:failures")
         except RedisError as exc:
             logger.warning("vitec_circuit_unavailable", error=repr(exc))
+
+
+_PERMANENT_OUTCOMES = {401: "unauthorized", 403: "forbidden", 404: "not_found"}
+
+
+def _outcome(status: int) -> str:
+    if status < 400:
+        return "ok"
+    if status in _RETRYABLE_STATUS:
+        return "retryable"
+    return _PERMANENT_OUTCOMES.get(status, "error")
+
+
+def _count(resource: _Resource, outcome: str) -> None:
+    VITEC_REQUESTS.labels(route=resource.route, outcome=outcome).inc()
 
 
 def _retry_after(response: httpx.Response) -> float:

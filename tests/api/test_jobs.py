@@ -289,7 +289,7 @@ async def test_well_formed_polls_are_answered_by_the_hot_path(
         ("/api/v1/jobs/1-2345678123456781234567812345678", 422, "validation_error"),
         ("/api/v1/jobs/{id}?wait=soon", 422, "validation_error"),
         ("/api/v1/jobs/{id}?wait=-1", 422, "validation_error"),
-        ("/api/v1/jobs/{id}?unknown=1", 200, None),
+        ("/api/v1/jobs/{id}?unknown=1", 422, "validation_error"),
         ("/api/v1/jobs/{id}?wait=0&wait=1", 200, None),
     ],
 )

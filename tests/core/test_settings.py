@@ -100,3 +100,20 @@ def test_env_example_lists_every_setting() -> None:
 
     assert names <= listed
     assert {name for name in listed - names if not name.startswith("RUN_")} == set()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("JWT_SECRET", "short-but-secret"), ("VITEC_MAX_ATTEMPTS", "hunter2-not-a-number"), ("ENVIRONMENT", "s3cr3t-env")],
+)
+def test_a_settings_error_names_the_variable_never_its_value(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+
+    message = str(refused.value)
+    assert value not in message
+    assert name.lower().split("_", 1)[-1] in message.lower()

@@ -12,10 +12,17 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 
 from core.resources import Resources
 from core.settings import VitecSettings
-from domain.vitec import VitecForbiddenError, VitecNotFoundError, VitecUnauthorizedError, VitecUnavailableError
+from domain.vitec import (
+    VitecForbiddenError,
+    VitecNotFoundError,
+    VitecResponseInvalidError,
+    VitecUnauthorizedError,
+    VitecUnavailableError,
+)
 from repository.vitec.client import VitecClient
 from tests.worker.processes import start_simulator
 from vitec_simulator.app import create_app
@@ -206,3 +213,75 @@ async def test_requests_in_flight_per_installation_are_limited(hub: Hub, resourc
 
     # Six requests of 150 ms, two at a time: three rounds, never one.
     assert time.monotonic() - started >= 0.45
+
+
+class _Recording(httpx.AsyncBaseTransport):
+    """The simulator's transport, remembering every path it was asked for."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.raw_path.decode())
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.parametrize(
+    ("estate_id", "image_id"),
+    [("../../Account/Methods", "1"), ("..", "1"), ("A", "../../../Account/Methods"), ("A?x=1", "1"),
+     ("A#frag", "1"), ("A%2F..", "1"), ("A B", "1"), ("", "1"), ("A", "x" * 200)],
+)  # fmt: skip
+async def test_ids_that_could_steer_a_request_elsewhere_are_refused_before_sending(
+    hub: Hub, resources: Resources, estate_id: str, image_id: str
+) -> None:
+    recording = _Recording(hub.app)
+    client = VitecClient(settings(), resources.redis, resources.rate_limiter, transport=recording)
+    try:
+        with pytest.raises(VitecResponseInvalidError):
+            await client.get_estate_image(hub.installation, estate_id, image_id)
+        with pytest.raises(VitecResponseInvalidError):
+            await client.get_estate_document(hub.installation, estate_id, image_id)
+        if image_id == "1":
+            with pytest.raises(VitecResponseInvalidError):
+                await client.get_estate(hub.installation, estate_id)
+    finally:
+        await client.close()
+
+    assert recording.paths == []
+
+
+async def test_an_installation_id_is_a_path_segment_too(hub: Hub, resources: Resources) -> None:
+    recording = _Recording(hub.app)
+    client = VitecClient(settings(), resources.redis, resources.rate_limiter, transport=recording)
+    try:
+        with pytest.raises(VitecResponseInvalidError):
+            await client.list_departments(f"Account/Methods?{hub.installation}")
+        summaries = await client.list_estate_summaries(hub.installation)
+        await client.get_estate(hub.installation, summaries[0].vitec_id)
+    finally:
+        await client.close()
+
+    assert recording.paths == [f"/{hub.installation}/Estates", f"/{hub.installation}/Estates/{summaries[0].vitec_id}"]
+
+
+def _calls(route: str, outcome: str) -> float:
+    return REGISTRY.get_sample_value("estate_bff_vitec_requests_total", {"route": route, "outcome": outcome}) or 0.0
+
+
+async def test_vitec_calls_are_counted_by_route_template_and_outcome(hub: Hub, resources: Resources) -> None:
+    image_route = "Estates/{id}/Images/{id}"
+    before = (_calls("Estates", "ok"), _calls(image_route, "not_found"), _calls("Estates/{id}", "retryable"))
+    client = client_for(hub, resources)
+    try:
+        summaries = await client.list_estate_summaries(hub.installation)
+        with pytest.raises(VitecNotFoundError):
+            await client.get_estate_image(hub.installation, summaries[0].vitec_id, "NO-SUCH-IMAGE")
+        await hub.faults(status=503, status_count=1)
+        await client.get_estate(hub.installation, summaries[0].vitec_id)
+    finally:
+        await client.close()
+
+    after = (_calls("Estates", "ok"), _calls(image_route, "not_found"), _calls("Estates/{id}", "retryable"))
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1]
+    assert _calls("Estates/{id}", "ok") >= 1
