@@ -13,6 +13,7 @@ from api.schemas.auth import RefreshRequest, TokenResponse
 from domain.users import (
     InvalidCredentialsError,
     LoginRateLimitedError,
+    PasswordCheckBusyError,
     RefreshTokenReusedError,
     TokenExpiredError,
     TokenInvalidError,
@@ -33,7 +34,9 @@ def _token_response(pair: TokenPair) -> TokenResponse:
 @router.post(
     "/token",
     response_model=TokenResponse,
-    responses=error_responses(InvalidCredentialsError, UserInactiveError, LoginRateLimitedError),
+    responses=error_responses(
+        InvalidCredentialsError, UserInactiveError, LoginRateLimitedError, PasswordCheckBusyError
+    ),
 )
 async def create_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, service: AuthServiceDep

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from cachetools import LRUCache
 from fastapi import APIRouter, Header, Query, Response, status
 
-from api.deps import CurrentPrincipal, CursorCodecDep, JobPollerDep, JobServiceDep
+from api.deps import ADMIN_ONLY, CurrentPrincipal, CursorCodecDep, JobPollerDep, JobServiceDep
 from api.exceptions import error_responses
 from api.pagination import Cursor, Limit
 from api.responses import job_accepted
@@ -121,6 +121,7 @@ async def cancel_job(job_id: uuid.UUID, principal: CurrentPrincipal, service: Jo
     "/{job_id}/retry",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobRead,
+    dependencies=ADMIN_ONLY,
     responses={
         **_ACCEPTED,
         **error_responses(*AUTH_ERRORS, AdminRequiredError, JobNotFoundError, JobNotRetryableError),

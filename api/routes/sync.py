@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import CurrentPrincipal, JobServiceDep, SessionDep
+from api.deps import ADMIN_ONLY, CurrentPrincipal, JobServiceDep, SessionDep
 from api.exceptions import error_responses
 from api.idempotency import IdempotencyDep
 from api.responses import job_accepted
@@ -22,6 +22,7 @@ router = APIRouter(prefix="/sync", tags=["sync"])
     "/vitec",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobRead,
+    dependencies=ADMIN_ONLY,
     responses={
         202: {"model": JobRead, "description": "Accepted: the sync job (the active one, if a sync is running)."},
         **error_responses(*JOB_CREATE_ERRORS, AdminRequiredError),
