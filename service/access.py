@@ -105,10 +105,12 @@ class AccessGuard:
 
 
 def _checked(claims: TokenClaims, session: _SessionState, user: _UserAccess) -> Principal:
-    if session.revoked or session.user_id != claims.subject or user.organization_id != claims.organization_id:
+    if session.user_id != claims.subject or user.organization_id != claims.organization_id:
         raise TokenRevokedError
-    if not user.active:
+    if not user.active:  # before the session: a deactivation revokes them all, and says why first
         raise UserInactiveError
+    if session.revoked:
+        raise TokenRevokedError
     if user.role != claims.role:
         raise TokenRevokedError("The user's role changed; refresh the token.")
     return Principal(user_id=claims.subject, organization_id=claims.organization_id, role=UserRole(user.role))
