@@ -54,7 +54,9 @@ class Resources:
             engine=engine,
             session_factory=create_session_factory(engine),
             redis=redis,
-            rate_limiter=RateLimiter(settings.redis),
+            rate_limiter=RateLimiter(
+                settings.redis, identifier_key=settings.auth.jwt_secret.get_secret_value().encode()
+            ),
             password_hasher=PasswordHasher(settings.auth),
             token_codec=TokenCodec(settings.auth),
             broker=broker or create_broker(settings),
