@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +54,23 @@ async def require_admin(principal: CurrentPrincipal) -> Principal:
 
 
 ADMIN_ONLY = [Depends(require_admin)]
+
+
+class AuthorizedFirstRoute(APIRoute):
+    """Runs an admin-only route's check before FastAPI reads the body: the framework parses JSON
+    before it resolves any dependency, so a broker's malformed body would otherwise answer 422.
+    The dependency still runs (it documents the route and hands over the principal)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not any(dependency.dependency is require_admin for dependency in self.dependencies):
+            return handler
+
+        async def authorized_first(request: Request) -> Response:
+            (await authenticate(request)).require_admin()
+            return await handler(request)
+
+        return authorized_first
 
 
 async def get_resources(request: Request) -> Resources:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import ADMIN_ONLY, CurrentPrincipal, JobServiceDep
+from api.deps import ADMIN_ONLY, AuthorizedFirstRoute, CurrentPrincipal, JobServiceDep
 from api.exceptions import error_responses
 from api.idempotency import IdempotencyDep, IdempotencyKeyInvalidError
 from api.responses import job_accepted
@@ -14,7 +14,7 @@ from domain.jobs import IdempotencyKeyInUseError, IdempotencyKeyMismatchError, J
 from domain.users import AdminRequiredError
 from service.maintenance import request_cleanup
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], route_class=AuthorizedFirstRoute)
 
 JOB_CREATE_ERRORS = (
     *AUTH_ERRORS,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from cachetools import LRUCache
 from fastapi import APIRouter, Header, Query, Response, status
 
-from api.deps import ADMIN_ONLY, CurrentPrincipal, CursorCodecDep, JobPollerDep, JobServiceDep
+from api.deps import ADMIN_ONLY, AuthorizedFirstRoute, CurrentPrincipal, CursorCodecDep, JobPollerDep, JobServiceDep
 from api.exceptions import error_responses
 from api.pagination import Cursor, Limit
 from api.responses import job_accepted
@@ -21,7 +21,7 @@ from domain.users import AdminRequiredError, Principal
 from service.job_polling import MAX_WAIT_SECONDS, JobPoller, retry_after_seconds
 from service.jobs import JobStart
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=AuthorizedFirstRoute)
 
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": JobRead, "description": "Accepted: the job, with `Location` pointing at it."}

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from api.deps import ADMIN_ONLY, CurrentPrincipal, CursorCodecDep, UserServiceDep
+from api.deps import ADMIN_ONLY, AuthorizedFirstRoute, CurrentPrincipal, CursorCodecDep, UserServiceDep
 from api.exceptions import error_responses
 from api.pagination import Cursor, Limit
 from api.schemas.users import UserCollection, UserCreate, UserRead, UserUpdate
@@ -24,7 +24,7 @@ from domain.users import (
 )
 from service.users import UserChanges
 
-router = APIRouter(tags=["users"])
+router = APIRouter(tags=["users"], route_class=AuthorizedFirstRoute)
 
 AUTH_ERRORS = (AuthenticationError, TokenInvalidError, TokenExpiredError, TokenRevokedError, UserInactiveError)
 

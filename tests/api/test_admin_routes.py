@@ -39,6 +39,19 @@ async def test_a_broker_gets_403_whatever_the_body(
 
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
+@pytest.mark.parametrize("content", [b'{"email": ', b"\xff\xfe not utf-8"], ids=["malformed-json", "not-utf8"])
+async def test_a_broker_gets_403_even_for_a_body_that_is_not_json(
+    broker_user: SignedIn, client: AsyncClient, method: str, path: str, content: bytes
+) -> None:
+    headers = {**broker_user.headers, "Content-Type": "application/json"}
+
+    response = await client.request(method, path, content=content, headers=headers)
+
+    assert response.status_code == 403, response.text
+    assert response.json()["internal_code"] == "admin_required"
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
 async def test_an_anonymous_caller_gets_401_whatever_the_body(client: AsyncClient, method: str, path: str) -> None:
     response = await client.request(method, path, json={"email": "x"})
 
