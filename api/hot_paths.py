@@ -73,6 +73,8 @@ class HotPathMiddleware:
             )  # fmt: skip
         except AppError:
             return False
+        if wait and await self._principal(scope) is None:
+            return False  # signed out while it waited: the route answers the 401
         _mark_route(scope, _POLL_LABEL)
         await _send_poll(send, reply)
         return True

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import EmailStr, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from api.schemas.common import Collection, RequestBody, ResponseBody
 from domain.users import UserRole
@@ -31,9 +32,10 @@ class UserCreate(RequestBody):
 class UserUpdate(RequestBody):
     """Any of the fields; the ones left out stay as they are."""
 
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
-    role: UserRole | None = None
-    is_active: bool | None = None
+    # None only as "left out": the schema offers no null, and the validator refuses one.
+    full_name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=200)
+    role: UserRole | SkipJsonSchema[None] = None
+    is_active: bool | SkipJsonSchema[None] = None
 
     @field_validator("*", mode="before")
     @classmethod

@@ -171,3 +171,25 @@ async def test_concurrent_logouts_and_refreshes_never_leave_a_session_alive(app:
                 again = await client.post("/api/v1/auth/refresh", json={"refresh_token": issued["refresh_token"]})
                 assert again.status_code == 401
                 assert (await client.get("/api/v1/me", headers=bearer(issued))).status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/api/v1/jobs/{id}?wait=2", "/api/v1/jobs/{id}?wait=2&wait=2"], ids=["hot", "route"])
+async def test_a_long_poll_in_flight_when_its_session_ends_answers_401(
+    app: FastAPI, resources: Resources, committed: Committed, path: str
+) -> None:
+    poll = f"/api/v1/jobs/{committed.job_id}"
+    async with api_client(app) as client:
+        tokens = await sign_in(client, committed.broker_email)
+        etag = (await client.get(poll, headers=bearer(tokens))).headers["etag"]
+        waiting = asyncio.create_task(
+            client.get(path.format(id=committed.job_id), headers={**bearer(tokens), "If-None-Match": etag})
+        )
+        async with asyncio.timeout(5):
+            while True:
+                if committed.job_id in resources.job_changes._waiters:  # the poll is waiting now
+                    break
+                await asyncio.sleep(0.01)
+        await client.post("/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+        response = await waiting
+
+    assert (response.status_code, response.json()["internal_code"]) == (401, "token_revoked")
