@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,24 +14,26 @@ from api.pagination import CursorCodec
 from core.resources import Resources
 from domain.errors import AuthenticationError
 from domain.users import Principal
-from service.auth import AuthService, principal_from_access_token
+from service.access import AccessGuard
+from service.auth import AuthService
 from service.dispatch import transaction
 from service.job_polling import JobPoller
 from service.jobs import JobService
 from service.users import UserService
 
 
-def principal_from_authorization(resources: Resources, authorization: str) -> Principal:
-    """The caller, from the value of an `Authorization: Bearer <access token>` header."""
-    scheme, _, token = authorization.partition(" ")
+async def authenticate(request: Request) -> Principal:
+    """The caller, from the bearer access token in the Authorization header.
+
+    The one check every authenticated request passes, the routes' dependency and the hot paths
+    (`api.hot_paths`) alike: the token's signature and expiry, then whether its session and user
+    still grant what it claims (not signed out, not deactivated, the same role).
+    """
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise AuthenticationError("Send a bearer access token in the Authorization header.")
-    return principal_from_access_token(resources.token_codec, token)
-
-
-async def authenticate(request: Request) -> Principal:
-    """The caller, from the bearer access token in the Authorization header."""
-    return principal_from_authorization(request.app.state.resources, request.headers.get("authorization", ""))
+    guard: AccessGuard = request.app.state.access_guard
+    return await guard.principal(token)
 
 
 class BearerPrincipal(OAuth2PasswordBearer):
@@ -38,6 +41,36 @@ class BearerPrincipal(OAuth2PasswordBearer):
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
         return await authenticate(request)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(BearerPrincipal(tokenUrl="/api/v1/auth/token"))]
+
+
+async def require_admin(principal: CurrentPrincipal) -> Principal:
+    """Admin-only routes declare this as a route dependency (`ADMIN_ONLY`): it runs before the
+    body is validated, so a broker learns nothing of a body it may not send."""
+    principal.require_admin()
+    return principal
+
+
+ADMIN_ONLY = [Depends(require_admin)]
+
+
+class AuthorizedFirstRoute(APIRoute):
+    """Runs an admin-only route's check before FastAPI reads the body: the framework parses JSON
+    before it resolves any dependency, so a broker's malformed body would otherwise answer 422.
+    The dependency still runs (it documents the route and hands over the principal)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not any(dependency.dependency is require_admin for dependency in self.dependencies):
+            return handler
+
+        async def authorized_first(request: Request) -> Response:
+            (await authenticate(request)).require_admin()
+            return await handler(request)
+
+        return authorized_first
 
 
 async def get_resources(request: Request) -> Resources:
@@ -58,9 +91,6 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-CurrentPrincipal = Annotated[Principal, Depends(BearerPrincipal(tokenUrl="/api/v1/auth/token"))]
-
-
 async def get_cursor_codec(request: Request) -> CursorCodec:
     codec: CursorCodec = request.app.state.cursor_codec
     return codec
@@ -71,7 +101,12 @@ CursorCodecDep = Annotated[CursorCodec, Depends(get_cursor_codec)]
 
 async def get_auth_service(session: SessionDep, resources: ResourcesDep) -> AuthService:
     return AuthService(
-        session, resources.settings.auth, resources.password_hasher, resources.token_codec, resources.rate_limiter
+        session,
+        resources.session_factory,
+        resources.settings.auth,
+        resources.password_hasher,
+        resources.token_codec,
+        resources.rate_limiter,
     )
 
 

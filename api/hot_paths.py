@@ -20,10 +20,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.deps import principal_from_authorization
+from api.deps import authenticate
 from api.middleware import request_header
 from api.routes import API_PREFIX
 from api.routes.jobs import PollReply, answer_poll
@@ -60,7 +60,7 @@ class HotPathMiddleware:
         wait = _wait_or_none(scope["query_string"])
         if job_id is None or wait is None:
             return False
-        principal = self._principal(scope)
+        principal = await self._principal(scope)
         if principal is None:
             return False
         if_none_match = request_header(scope, b"if-none-match")
@@ -73,12 +73,14 @@ class HotPathMiddleware:
             )  # fmt: skip
         except AppError:
             return False
+        if wait and await self._principal(scope) is None:
+            return False  # signed out while it waited: the route answers the 401
         _mark_route(scope, _POLL_LABEL)
         await _send_poll(send, reply)
         return True
 
     async def _cached_page(self, scope: Scope, send: Send) -> bool:
-        principal = self._principal(scope)
+        principal = await self._principal(scope)
         if principal is None:
             return False
         body = self.api.state.page_cache.get(principal.organization_id, scope["path"], scope["query_string"])
@@ -93,12 +95,13 @@ class HotPathMiddleware:
         resources: Resources = self.api.state.resources
         return resources
 
-    def _principal(self, scope: Scope) -> Principal | None:
-        authorization = request_header(scope, b"authorization")
-        if authorization is None:
+    @staticmethod
+    async def _principal(scope: Scope) -> Principal | None:
+        """The caller, checked by the very function the routes depend on (revocation included)."""
+        if request_header(scope, b"authorization") is None:
             return None
         try:
-            return principal_from_authorization(self._resources, authorization.decode("latin-1"))
+            return await authenticate(Request(scope))
         except AppError:
             return None
 

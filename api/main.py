@@ -21,6 +21,7 @@ from api.routes import API_PREFIX, admin, auth, estates, health, jobs, sync, use
 from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import Settings, get_settings
+from service.access import AccessGuard
 from service.job_polling import JobSnapshotCache
 
 logger = get_logger(__name__)
@@ -43,8 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await resources.start_raw_pool()
         resources.job_changes.on_change(app.state.job_cache.invalidate)
         resources.read_model_changes.on_change(app.state.page_cache.invalidate)
+        app.state.access_guard = AccessGuard(resources)
+        resources.access_changes.on_change(app.state.access_guard.invalidate)
         await resources.job_changes.start()
         await resources.read_model_changes.start()
+        await resources.access_changes.start()
         # Everything built so far lives as long as the process: keep it out of the cyclic
         # collector, whose full passes over it otherwise stall every in-flight request.
         gc.freeze()

@@ -49,7 +49,7 @@ from domain.users import UserRole
 from repository.admin import create_database_if_missing, drop_database
 from repository.job_queue import JobQueue, stream_stats
 from repository.jobs import DispatchItem
-from repository.models import Job, Organization, User
+from repository.models import AuthSession, Job, Organization, User
 from repository.vitec.mapping import ESTATE_STATUSES
 from service.dispatch import transaction
 
@@ -159,9 +159,12 @@ async def prepare(resources: Resources) -> tuple[str, uuid.UUID]:
         job = Job(organization_id=organization.id, kind="maintenance.cleanup")
         session.add_all([user, job])
         await session.flush()
+        sign_in = AuthSession(user_id=user.id)
+        session.add(sign_in)
+        await session.flush()
     token, _ = resources.token_codec.encode(
         subject=user.id, organization_id=organization.id, role=user.role, token_type=TokenType.ACCESS,
-        ttl=timedelta(hours=1),
+        ttl=timedelta(hours=1), session_id=sign_in.id,
     )  # fmt: skip
     return token, job.id
 
@@ -205,9 +208,13 @@ async def estate_list_benchmark(resources: Resources, organization_id: uuid.UUID
         user = User(organization_id=organization_id, email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
                     full_name="Bench", password_hash="x", role=UserRole.BROKER.value)  # fmt: skip
         session.add(user)
+        await session.flush()
+        sign_in = AuthSession(user_id=user.id)
+        session.add(sign_in)
+        await session.flush()
     token, _ = resources.token_codec.encode(
         subject=user.id, organization_id=organization_id, role=user.role, token_type=TokenType.ACCESS,
-        ttl=timedelta(hours=1),
+        ttl=timedelta(hours=1), session_id=sign_in.id,
     )  # fmt: skip
     return await asyncio.to_thread(_estate_list_load, token)
 

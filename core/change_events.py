@@ -3,6 +3,8 @@
 - Jobs (`JOB_CHANNEL`, a job id): workers publish, API long-polls wait and the poll cache forgets.
 - The read model (`READ_MODEL_CHANNEL`, an organization id): a sync that committed changes
   publishes, and the API forgets its cached pages of that organization.
+- Access (`ACCESS_CHANNEL`, a user or sign-in session id): a logout, a revoked session or a changed
+  user publishes after commit, and every API process forgets what it knew of that id's access.
 
 One subscriber per channel and API process wakes the waiters of each id, so thousands of open
 long-polls cost one Redis connection, not thousands.
@@ -23,6 +25,7 @@ from core.logging import get_logger
 
 JOB_CHANNEL = "estate-bff:job-changed"
 READ_MODEL_CHANNEL = "estate-bff:read-model-changed"
+ACCESS_CHANNEL = "estate-bff:access-changed"
 logger = get_logger(__name__)
 
 

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.broker import JobStreamBroker, create_broker, worker_identity
-from core.change_events import JOB_CHANNEL, READ_MODEL_CHANNEL, ChangeListener
+from core.change_events import ACCESS_CHANNEL, JOB_CHANNEL, READ_MODEL_CHANNEL, ChangeListener
 from core.database import (
     SessionFactory,
     create_engine,
@@ -39,6 +39,7 @@ class Resources:
     identity: str
     job_changes: ChangeListener
     read_model_changes: ChangeListener
+    access_changes: ChangeListener
     # The raw asyncpg pool (job polls in the API, job state changes in workers): start_raw_pool.
     raw_pool: asyncpg.Pool | None = None
     _broker_started: bool = field(default=False)
@@ -53,13 +54,16 @@ class Resources:
             engine=engine,
             session_factory=create_session_factory(engine),
             redis=redis,
-            rate_limiter=RateLimiter(settings.redis),
+            rate_limiter=RateLimiter(
+                settings.redis, identifier_key=settings.auth.jwt_secret.get_secret_value().encode()
+            ),
             password_hasher=PasswordHasher(settings.auth),
             token_codec=TokenCodec(settings.auth),
             broker=broker or create_broker(settings),
             identity=worker_identity(settings),
             job_changes=ChangeListener(redis, JOB_CHANNEL),
             read_model_changes=ChangeListener(redis, READ_MODEL_CHANNEL),
+            access_changes=ChangeListener(redis, ACCESS_CHANNEL),
         )
 
     async def start_producer(self) -> None:
@@ -74,6 +78,7 @@ class Resources:
     async def close(self) -> None:
         await self.job_changes.stop()
         await self.read_model_changes.stop()
+        await self.access_changes.stop()
         if self.raw_pool is not None:
             await self.raw_pool.close()
         if self._broker_started:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -24,8 +26,13 @@ JWT_ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["sub", "org", "role", "typ", "jti", "iat", "exp"]
 
 
+class PasswordHasherBusy(Exception):
+    """No hashing slot came free within the wait."""
+
+
 class PasswordHasher:
-    """Argon2id hashing run off the event loop (each hash costs tens of milliseconds of CPU)."""
+    """Argon2id hashing run off the event loop (each hash costs tens of milliseconds of CPU and
+    tens of MiB), at most `password_hash_concurrency` at a time per process."""
 
     def __init__(self, settings: AuthSettings) -> None:
         self._hasher = _Argon2Hasher(
@@ -35,13 +42,38 @@ class PasswordHasher:
         )
         # Verified against when the email is unknown, so both paths cost the same time.
         self._dummy_hash = self._hasher.hash(uuid.uuid4().hex)
+        self._slots = asyncio.Semaphore(settings.password_hash_concurrency)
+        self._wait_seconds = settings.password_hash_wait_seconds
+        self.waiting = 0
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        async with self.slot():
+            return await asyncio.to_thread(self._hasher.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """True when `password` matches; a missing hash still spends the full verification time."""
-        return await asyncio.to_thread(self._verify_sync, password_hash, password)
+        async with self.slot():
+            return await asyncio.to_thread(self._verify_sync, password_hash, password)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """One of the bounded hashing slots.
+
+        Raises:
+            PasswordHasherBusy: none came free within `password_hash_wait_seconds`.
+        """
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(self._wait_seconds):
+                await self._slots.acquire()
+        except TimeoutError as exc:
+            raise PasswordHasherBusy from exc
+        finally:
+            self.waiting -= 1
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)
@@ -69,6 +101,8 @@ class TokenClaims:
     token_id: uuid.UUID
     issued_at: datetime
     expires_at: datetime
+    # `sid`: the sign-in session (refresh-token family) an access token belongs to.
+    session_id: uuid.UUID | None = None
 
 
 class TokenExpired(Exception):
@@ -100,6 +134,7 @@ class TokenCodec:
         token_type: TokenType,
         ttl: timedelta,
         token_id: uuid.UUID | None = None,
+        session_id: uuid.UUID | None = None,
         now: datetime | None = None,
     ) -> tuple[str, TokenClaims]:
         issued_at = (now or datetime.now(UTC)).replace(microsecond=0)
@@ -111,6 +146,7 @@ class TokenCodec:
             token_id=token_id or uuid.uuid4(),
             issued_at=issued_at,
             expires_at=issued_at + ttl,
+            session_id=session_id,
         )
         payload: dict[str, Any] = {
             "sub": str(claims.subject),
@@ -121,6 +157,8 @@ class TokenCodec:
             "iat": int(claims.issued_at.timestamp()),
             "exp": int(claims.expires_at.timestamp()),
         }
+        if session_id is not None:
+            payload["sid"] = str(session_id)
         return jwt.encode(payload, self._secret, algorithm=JWT_ALGORITHM), claims
 
     def decode(self, token: str, expected_type: TokenType) -> TokenClaims:
@@ -157,6 +195,7 @@ class TokenCodec:
                 token_id=uuid.UUID(payload["jti"]),
                 issued_at=datetime.fromtimestamp(payload["iat"], UTC),
                 expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+                session_id=uuid.UUID(payload["sid"]) if "sid" in payload else None,
             )
         except (ValueError, TypeError) as exc:
             raise TokenInvalid("malformed claims") from exc

@@ -155,6 +155,10 @@ class AuthSettings(_Group):
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=65_536, ge=8)
     password_hash_parallelism: int = Field(default=4, ge=1)
+    # Hashes run at once per process (each holds a thread and the memory above); a sign-in that
+    # finds none free within the wait answers 503, so a login flood cannot pile up.
+    password_hash_concurrency: int = Field(default=4, ge=1)
+    password_hash_wait_seconds: float = Field(default=0.5, ge=0)
 
     @field_validator("jwt_secret")
     @classmethod

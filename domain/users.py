@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from domain.errors import (
+    AppError,
     AuthenticationError,
     ConflictError,
     NotFoundError,
@@ -93,3 +94,24 @@ class RefreshTokenReusedError(AuthenticationError):
 class LoginRateLimitedError(RateLimitedError):
     code = "login_rate_limited"
     title = "Too many login attempts; try again later"
+
+
+class LastAdminError(ConflictError):
+    code = "last_admin"
+    title = "The organization's last active admin cannot be demoted or deactivated"
+
+
+class PasswordCheckBusyError(AppError):
+    """Every password hashing slot of this process stayed taken: refuse rather than queue without
+    bound, so a flood of sign-ins costs neither memory nor database connections."""
+
+    code = "service_unavailable"
+    status_code = 503
+    title = "The service is busy; try again shortly"
+
+    def __init__(self, retry_after_seconds: int = 1, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, exists, update
 
 from repository.base import Repository
-from repository.models import RefreshToken
+from repository.models import AuthSession, RefreshToken
 
 
 class RefreshTokenRepository(Repository[RefreshToken]):
@@ -27,5 +27,9 @@ class RefreshTokenRepository(Repository[RefreshToken]):
         )
 
     async def delete_expired(self, before: datetime) -> int:
+        """Delete expired tokens, then the sessions left without any (their access tokens, shorter
+        lived than any refresh token, have expired too)."""
         statement = delete(RefreshToken).where(RefreshToken.expires_at < before).returning(RefreshToken.id)
-        return len((await self.session.execute(statement)).all())
+        deleted = len((await self.session.execute(statement)).all())
+        await self.session.execute(delete(AuthSession).where(~exists().where(RefreshToken.family_id == AuthSession.id)))
+        return deleted

@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import tuple_
+from sqlalchemy import select, tuple_
 
-from domain.users import UserEmailTakenError
+from domain.users import UserEmailTakenError, UserRole
 from repository.base import Repository
 from repository.models import User
 
@@ -21,6 +21,21 @@ class UserRepository(Repository[User]):
 
     async def get_in_organization(self, organization_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
         return await self.one_or_none(self.select().where(User.id == user_id, User.organization_id == organization_id))
+
+    async def get_in_organization_for_update(self, organization_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
+        statement = self.select().where(User.id == user_id, User.organization_id == organization_id)
+        return await self.one_or_none(statement.with_for_update().execution_options(populate_existing=True))
+
+    async def lock_active_admins(self, organization_id: uuid.UUID) -> Sequence[uuid.UUID]:
+        """Lock the organization's active admins (in id order, so concurrent callers never
+        deadlock): two admins demoting each other at once cannot both see the other one stay."""
+        statement = (
+            select(User.id)
+            .where(User.organization_id == organization_id, User.role == UserRole.ADMIN.value, User.is_active)
+            .order_by(User.id)
+            .with_for_update()
+        )
+        return (await self.session.execute(statement)).scalars().all()
 
     async def create(self, user: User) -> User:
         return await self.add(user, unique_errors={"uq_users_email": UserEmailTakenError})

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.database import unit_of_work
 from core.logging import get_logger
 from core.resources import Resources
+from domain.errors import AppError
 from repository.job_queue import JobQueue
 from repository.jobs import DispatchItem, JobRepository
 
@@ -23,6 +24,7 @@ logger = get_logger(__name__)
 _OUTBOX = "estate-bff.outbox"
 _CHANGED = "estate-bff.changed-jobs"
 _READ_MODEL = "estate-bff.changed-read-models"
+_ACCESS = "estate-bff.changed-access"
 
 
 def enqueue_after_commit(session: AsyncSession, item: DispatchItem) -> None:
@@ -40,6 +42,12 @@ def notify_read_model_after_commit(session: AsyncSession, organization_id: uuid.
     """Tell the API processes, once this transaction committed, that the organization's read model
     changed, so they drop its cached pages (announced earlier, they could re-cache the old rows)."""
     session.info.setdefault(_READ_MODEL, set()).add(organization_id)
+
+
+def notify_access_after_commit(session: AsyncSession, changed_id: uuid.UUID) -> None:
+    """Tell every API process, once this transaction committed, that the access of a session or a
+    user changed (announced earlier, a process could re-read and keep the old state)."""
+    session.info.setdefault(_ACCESS, set()).add(changed_id)
 
 
 def _pending(session: AsyncSession) -> list[DispatchItem]:
@@ -64,11 +72,22 @@ async def send_jobs(resources: Resources, items: list[DispatchItem]) -> list[Dis
     return sent
 
 
+async def _announce_access(resources: Resources, session: AsyncSession) -> None:
+    for changed_id in session.info.pop(_ACCESS, set()):
+        await resources.access_changes.announce(changed_id)
+
+
 @asynccontextmanager
 async def transaction(resources: Resources) -> AsyncIterator[AsyncSession]:
     """A unit of work whose new jobs are sent to the workers after it committed."""
-    async with unit_of_work(resources.session_factory) as session:
-        yield session
+    try:
+        async with unit_of_work(resources.session_factory) as session:
+            yield session
+    except AppError as exc:
+        if exc.persist_changes:  # committed although it failed: a revoked session must be heard of
+            await _announce_access(resources, session)
+        raise
+    await _announce_access(resources, session)
     for organization_id in session.info.pop(_READ_MODEL, set()):
         await resources.read_model_changes.announce(organization_id)
     for job_id in session.info.pop(_CHANGED, set()):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import CurrentPrincipal, JobServiceDep
+from api.deps import ADMIN_ONLY, AuthorizedFirstRoute, CurrentPrincipal, JobServiceDep
 from api.exceptions import error_responses
 from api.idempotency import IdempotencyDep, IdempotencyKeyInvalidError
 from api.responses import job_accepted
@@ -14,7 +14,7 @@ from domain.jobs import IdempotencyKeyInUseError, IdempotencyKeyMismatchError, J
 from domain.users import AdminRequiredError
 from service.maintenance import request_cleanup
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], route_class=AuthorizedFirstRoute)
 
 JOB_CREATE_ERRORS = (
     *AUTH_ERRORS,
@@ -25,7 +25,12 @@ JOB_CREATE_ERRORS = (
 )
 
 
-@router.get("/queue", response_model=QueueRead, responses=error_responses(*AUTH_ERRORS, AdminRequiredError))
+@router.get(
+    "/queue",
+    response_model=QueueRead,
+    dependencies=ADMIN_ONLY,
+    responses=error_responses(*AUTH_ERRORS, AdminRequiredError),
+)
 async def read_queue(principal: CurrentPrincipal, service: JobServiceDep) -> QueueRead:
     """The organization's jobs by kind and status, the oldest queued job's age, the stream's
     length, pending and lag, and the live workers (admins)."""
@@ -42,6 +47,7 @@ async def read_queue(principal: CurrentPrincipal, service: JobServiceDep) -> Que
     "/maintenance/cleanup",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobRead,
+    dependencies=ADMIN_ONLY,
     responses={
         202: {"model": JobRead, "description": "Accepted: the cleanup job (the active one, if any)."},
         **error_responses(*JOB_CREATE_ERRORS, AdminRequiredError),

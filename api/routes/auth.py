@@ -12,6 +12,7 @@ from api.schemas.auth import LoginForm, RefreshRequest, TokenResponse
 from domain.users import (
     InvalidCredentialsError,
     LoginRateLimitedError,
+    PasswordCheckBusyError,
     RefreshTokenReusedError,
     TokenExpiredError,
     TokenInvalidError,
@@ -32,7 +33,9 @@ def _token_response(pair: TokenPair) -> TokenResponse:
 @router.post(
     "/token",
     response_model=TokenResponse,
-    responses=error_responses(InvalidCredentialsError, UserInactiveError, LoginRateLimitedError),
+    responses=error_responses(
+        InvalidCredentialsError, UserInactiveError, LoginRateLimitedError, PasswordCheckBusyError
+    ),
 )
 async def create_token(form: Annotated[LoginForm, Form()], request: Request, service: AuthServiceDep) -> TokenResponse:
     """Sign in with email (`username`) and password; answers an access and a refresh token."""

@@ -7,9 +7,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from cachetools import LRUCache
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from api.deps import CurrentPrincipal, CursorCodecDep, JobPollerDep, JobServiceDep
+from api.deps import (
+    ADMIN_ONLY,
+    AuthorizedFirstRoute,
+    CurrentPrincipal,
+    CursorCodecDep,
+    JobPollerDep,
+    JobServiceDep,
+    authenticate,
+)
 from api.exceptions import error_responses
 from api.pagination import Cursor, Limit
 from api.responses import job_accepted
@@ -21,7 +29,7 @@ from domain.users import AdminRequiredError, Principal
 from service.job_polling import MAX_WAIT_SECONDS, JobPoller, retry_after_seconds
 from service.jobs import JobStart
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=AuthorizedFirstRoute)
 
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": JobRead, "description": "Accepted: the job, with `Location` pointing at it."}
@@ -71,6 +79,7 @@ async def answer_poll(
     },
 )
 async def read_job(
+    request: Request,
     job_id: uuid.UUID,
     principal: CurrentPrincipal,
     poller: JobPollerDep,
@@ -84,6 +93,8 @@ async def read_job(
     # Well-formed polls are answered by the hot path before they reach this route; it answers
     # the rest (errors, odd forms of the id or the query) the same way.
     reply = await answer_poll(poller, principal, job_id, if_none_match=if_none_match, wait=wait)
+    if wait:  # the caller may have signed out (or been deactivated) while it waited
+        await authenticate(request)
     if reply.status == status.HTTP_304_NOT_MODIFIED:
         return Response(status_code=reply.status, headers=reply.headers)
     return Response(reply.body, media_type="application/json", headers=reply.headers)
@@ -125,6 +136,7 @@ async def cancel_job(job_id: uuid.UUID, principal: CurrentPrincipal, service: Jo
     "/{job_id}/retry",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobRead,
+    dependencies=ADMIN_ONLY,
     responses={
         **_ACCEPTED,
         **error_responses(*AUTH_ERRORS, AdminRequiredError, JobNotFoundError, JobNotRetryableError),

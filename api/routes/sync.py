@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import CurrentPrincipal, JobServiceDep, SessionDep
+from api.deps import ADMIN_ONLY, AuthorizedFirstRoute, CurrentPrincipal, JobServiceDep, SessionDep
 from api.exceptions import error_responses
 from api.idempotency import IdempotencyDep
 from api.responses import job_accepted
@@ -15,13 +15,14 @@ from api.schemas.sync import SyncCounts, SyncError, SyncRequest, SyncStatusRead
 from domain.users import AdminRequiredError
 from service.vitec_sync import request_sync, sync_status
 
-router = APIRouter(prefix="/sync", tags=["sync"])
+router = APIRouter(prefix="/sync", tags=["sync"], route_class=AuthorizedFirstRoute)
 
 
 @router.post(
     "/vitec",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobRead,
+    dependencies=ADMIN_ONLY,
     responses={
         202: {"model": JobRead, "description": "Accepted: the sync job (the active one, if a sync is running)."},
         **error_responses(*JOB_CREATE_ERRORS, AdminRequiredError),

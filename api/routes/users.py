@@ -6,26 +6,30 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from api.deps import CurrentPrincipal, CursorCodecDep, UserServiceDep
+from api.deps import ADMIN_ONLY, AuthorizedFirstRoute, CurrentPrincipal, CursorCodecDep, UserServiceDep
 from api.exceptions import error_responses
 from api.pagination import Cursor, Limit
-from api.schemas.users import UserCollection, UserCreate, UserRead
+from api.schemas.users import UserCollection, UserCreate, UserRead, UserUpdate
 from domain.errors import AuthenticationError, InvalidCursorError
 from domain.users import (
     AdminRequiredError,
+    LastAdminError,
+    PasswordCheckBusyError,
     TokenExpiredError,
     TokenInvalidError,
+    TokenRevokedError,
     UserEmailTakenError,
     UserInactiveError,
     UserNotFoundError,
 )
+from service.users import UserChanges
 
-router = APIRouter(tags=["users"])
+router = APIRouter(tags=["users"], route_class=AuthorizedFirstRoute)
 
-AUTH_ERRORS = (AuthenticationError, TokenInvalidError, TokenExpiredError)
+AUTH_ERRORS = (AuthenticationError, TokenInvalidError, TokenExpiredError, TokenRevokedError, UserInactiveError)
 
 
-@router.get("/me", response_model=UserRead, responses=error_responses(*AUTH_ERRORS, UserInactiveError))
+@router.get("/me", response_model=UserRead, responses=error_responses(*AUTH_ERRORS))
 async def read_me(principal: CurrentPrincipal, service: UserServiceDep) -> UserRead:
     """The signed-in user."""
     return UserRead.model_validate(await service.get_current(principal))
@@ -34,6 +38,7 @@ async def read_me(principal: CurrentPrincipal, service: UserServiceDep) -> UserR
 @router.get(
     "/users",
     response_model=UserCollection,
+    dependencies=ADMIN_ONLY,
     responses=error_responses(*AUTH_ERRORS, AdminRequiredError, InvalidCursorError),
 )
 async def list_users(
@@ -55,7 +60,8 @@ async def list_users(
     "/users",
     response_model=UserRead,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(*AUTH_ERRORS, AdminRequiredError, UserEmailTakenError),
+    dependencies=ADMIN_ONLY,
+    responses=error_responses(*AUTH_ERRORS, AdminRequiredError, UserEmailTakenError, PasswordCheckBusyError),
 )
 async def create_user(body: UserCreate, principal: CurrentPrincipal, service: UserServiceDep) -> UserRead:
     """Add a broker or admin to the organization (admins)."""
@@ -68,8 +74,24 @@ async def create_user(body: UserCreate, principal: CurrentPrincipal, service: Us
 @router.get(
     "/users/{user_id}",
     response_model=UserRead,
+    dependencies=ADMIN_ONLY,
     responses=error_responses(*AUTH_ERRORS, AdminRequiredError, UserNotFoundError),
 )
 async def read_user(user_id: uuid.UUID, principal: CurrentPrincipal, service: UserServiceDep) -> UserRead:
     """One user of the organization (admins); another organization's id answers 404."""
     return UserRead.model_validate(await service.get(principal, user_id))
+
+
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserRead,
+    dependencies=ADMIN_ONLY,
+    responses=error_responses(*AUTH_ERRORS, AdminRequiredError, UserNotFoundError, LastAdminError),
+)
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdate, principal: CurrentPrincipal, service: UserServiceDep
+) -> UserRead:
+    """Change a user's name, role or active state (admins). A demotion or deactivation ends the
+    user's access tokens at once; the organization's last active admin can be neither (`409`)."""
+    changes = UserChanges(full_name=body.full_name, role=body.role, is_active=body.is_active)
+    return UserRead.model_validate(await service.update(principal, user_id, changes))

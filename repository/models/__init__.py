@@ -1,5 +1,6 @@
 """Every table the application owns; Alembic reads `Base.metadata` from here."""
 
+from repository.models.auth_session import AuthSession
 from repository.models.base import Base, BaseTableModel
 from repository.models.idempotency_key import IdempotencyKey
 from repository.models.job import Job
@@ -17,6 +18,7 @@ from repository.models.vitec import (
 )
 
 __all__ = [
+    "AuthSession",
     "Base",
     "BaseTableModel",
     "Department",

@@ -13,7 +13,8 @@ class RefreshToken(BaseTableModel):
     """One issued refresh token; its `id` is the JWT's `jti`.
 
     Tokens rotate: each refresh spends one token and issues its child in the same `family_id`.
-    A spent (`used_at`) or revoked token presented again revokes the whole family.
+    A spent (`used_at`) or revoked token presented again revokes the whole family, whose row is
+    the `AuthSession` with the id `family_id`.
     """
 
     __tablename__ = "refresh_tokens"
@@ -23,7 +24,7 @@ class RefreshToken(BaseTableModel):
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    family_id: Mapped[uuid.UUID]
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auth_sessions.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

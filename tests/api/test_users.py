@@ -218,3 +218,71 @@ async def test_oversize_json_body_without_content_length_is_a_413(admin: SignedI
     )
 
     assert response.status_code == 413
+
+
+async def test_an_admin_patches_a_user_and_gets_it_back(
+    admin: SignedIn, broker_user: SignedIn, client: AsyncClient
+) -> None:
+    response = await client.patch(
+        f"/api/v1/users/{broker_user.user.id}", json={"full_name": "Kari Nordmann", "role": "admin"},
+        headers=admin.headers,
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    assert (response.json()["full_name"], response.json()["role"]) == ("Kari Nordmann", "admin")
+    assert (await client.get(f"/api/v1/users/{broker_user.user.id}", headers=admin.headers)).json()["role"] == "admin"
+
+
+@pytest.mark.parametrize(
+    "body", [{"email": "new@example.com"}, {"password": "long enough password"}, {"role": "owner"}, {"role": None},
+             {"is_active": "maybe"}, {"full_name": ""}],
+)  # fmt: skip
+async def test_patch_refuses_unknown_fields_and_bad_values(
+    admin: SignedIn, broker_user: SignedIn, client: AsyncClient, body: dict[str, object]
+) -> None:
+    response = await client.patch(f"/api/v1/users/{broker_user.user.id}", json=body, headers=admin.headers)
+
+    assert response.status_code == 422
+    assert response.json()["internal_code"] == "validation_error"
+
+
+@pytest.mark.parametrize("body", [{"role": "broker"}, {"is_active": False}])
+async def test_the_last_active_admin_can_be_neither_demoted_nor_deactivated(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, resources: Resources, organization: Organization,
+    body: dict[str, object],
+) -> None:  # fmt: skip
+    # An inactive admin does not count as the one that would remain.
+    await create_user(session, resources, organization, role=UserRole.ADMIN, is_active=False)
+    await session.commit()
+
+    response = await client.patch(f"/api/v1/users/{admin.user.id}", json=body, headers=admin.headers)
+
+    assert response.status_code == 409
+    assert response.json()["internal_code"] == "last_admin"
+    assert (await client.get("/api/v1/users", headers=admin.headers)).status_code == 200
+
+
+async def test_an_admin_may_step_down_while_another_admin_remains(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, resources: Resources, organization: Organization
+) -> None:
+    await create_user(session, resources, organization, role=UserRole.ADMIN)
+    await session.commit()
+
+    response = await client.patch(f"/api/v1/users/{admin.user.id}", json={"role": "broker"}, headers=admin.headers)
+
+    assert response.status_code == 200
+    assert response.json()["role"] == "broker"
+
+
+async def test_patching_another_organizations_user_is_not_found(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, resources: Resources
+) -> None:
+    stranger = await create_user(session, resources, await create_organization(session, name="Konkurrent AS"))
+    await session.commit()
+
+    response = await client.patch(f"/api/v1/users/{stranger.id}", json={"is_active": False}, headers=admin.headers)
+
+    assert response.status_code == 404
+    assert response.json()["internal_code"] == "user_not_found"
+    await session.refresh(stranger)
+    assert stranger.is_active is True

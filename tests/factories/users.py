@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.resources import Resources
 from core.security import TokenType
 from domain.users import UserRole
-from repository.models import Organization, User
+from repository.auth_sessions import AuthSessionRepository
+from repository.models import AuthSession, Organization, User
 from repository.organizations import OrganizationRepository
 from service.dispatch import transaction
 from service.users import UserService
@@ -89,8 +90,9 @@ async def committed_broker_headers(resources: Resources, organization_id: uuid.U
             organization_id, email=unique_email("broker"), full_name="Broker", password=DEFAULT_PASSWORD,
             role=UserRole.BROKER,
         )  # fmt: skip
+        sign_in = await AuthSessionRepository(session).add(AuthSession(user_id=user.id))
     token, _ = resources.token_codec.encode(
         subject=user.id, organization_id=organization_id, role=UserRole.BROKER.value, token_type=TokenType.ACCESS,
-        ttl=timedelta(hours=1),
+        ttl=timedelta(hours=1), session_id=sign_in.id,
     )  # fmt: skip
     return {"Authorization": f"Bearer {token}"}
