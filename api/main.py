@@ -19,6 +19,7 @@ from api.routes import API_PREFIX, admin, auth, estates, health, jobs, sync, use
 from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import Settings, get_settings
+from service.job_events import JobFeeds
 from service.job_polling import JobSnapshotCache
 
 logger = get_logger(__name__)
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await resources.start_raw_pool()
         resources.job_changes.on_change(app.state.job_cache.invalidate)
         resources.read_model_changes.on_change(app.state.page_cache.invalidate)
+        app.state.job_feeds = JobFeeds(resources, app.state.job_cache)
         await resources.job_changes.start()
         await resources.read_model_changes.start()
         # Everything built so far lives as long as the process: keep it out of the cyclic
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.job_feeds.close()
             await resources.close()
             logger.info("api_stopped")
 
