@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from core.logging import get_logger
 from core.resources import Resources
@@ -82,7 +82,7 @@ class JobFeeds:
     ) -> None:
         self._resources = resources
         self._poller = JobPoller(resources, cache)
-        self._recheck_seconds = recheck_seconds
+        self.recheck_seconds = recheck_seconds
         self._feeds: dict[uuid.UUID, JobFeed] = {}
 
     def followers(self, job_id: uuid.UUID) -> int:
@@ -93,7 +93,7 @@ class JobFeeds:
     def open_feeds(self) -> int:
         return len(self._feeds)
 
-    async def follow(self, first: JobSnapshot, *, after_version: int = 0) -> AsyncIterator[JobSnapshot]:
+    async def follow(self, first: JobSnapshot, *, after_version: int = 0) -> AsyncGenerator[JobSnapshot]:
         """`first`, then every later state of its job, each once and in order, skipping versions up
         to `after_version`; ends after a final state."""
         sent = after_version
@@ -153,5 +153,5 @@ class JobFeeds:
                 if feed.done:
                     return
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._recheck_seconds):
+                    async with asyncio.timeout(self.recheck_seconds):
                         await changed.wait()

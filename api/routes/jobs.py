@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -107,9 +108,11 @@ def _event(job: JobLike) -> bytes:
     return event
 
 
-async def _event_stream(states: AsyncIterator[JobLike]) -> AsyncIterator[bytes]:
-    async for job in states:
-        yield _event(job)
+async def _event_stream(states: AsyncGenerator[JobLike]) -> AsyncIterator[bytes]:
+    # Closed with this stream, not whenever it is collected: the stream's subscription ends with it.
+    async with contextlib.aclosing(states):
+        async for job in states:
+            yield _event(job)
 
 
 @router.get(

@@ -36,6 +36,9 @@ class SseStream:
     _moved: asyncio.Event = field(default_factory=asyncio.Event)
     _disconnect: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
+    # After this many body chunks, sending fails as it does once the connection has broken.
+    broken_after: int | None = None
+    _chunks: int = 0
 
     def open(self) -> SseStream:
         self._task = asyncio.create_task(self._run())
@@ -86,6 +89,9 @@ class SseStream:
             self.status = message["status"]
             self.response_headers = {name.decode(): value.decode() for name, value in message["headers"]}
         elif message["type"] == "http.response.body":
+            if self.broken_after is not None and self._chunks >= self.broken_after:
+                raise OSError("connection reset by peer")
+            self._chunks += 1
             self._buffer += message.get("body", b"")
             self._parse()
         self._moved.set()

@@ -4,15 +4,16 @@ change for all the streams of one process, nothing left behind by clients that w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Protocol
 
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import event, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from api.routes import jobs as jobs_routes
 from core.change_events import JOB_CHANNEL, publish_change
@@ -56,25 +57,45 @@ async def change(session: AsyncSession, resources: Resources, job_id: uuid.UUID,
     await publish_change(resources.redis, JOB_CHANNEL, job_id)
 
 
-def open_stream(app: FastAPI, job_id: uuid.UUID, headers: dict[str, str]) -> SseStream:
-    return SseStream(app, events_url(job_id), headers).open()
+class Opener(Protocol):
+    def __call__(self, job_id: uuid.UUID, headers: dict[str, str], *, broken_after: int | None = None) -> SseStream: ...
+
+
+@pytest.fixture
+async def open_stream(app: FastAPI, connection: AsyncConnection) -> AsyncIterator[Opener]:
+    """Opens streams, and disconnects whatever a test left open, failed or not, while the test's
+    connection (which their reads use) is still there."""
+    opened: list[SseStream] = []
+
+    def opener(job_id: uuid.UUID, headers: dict[str, str], *, broken_after: int | None = None) -> SseStream:
+        stream = SseStream(app, events_url(job_id), headers, broken_after=broken_after).open()
+        opened.append(stream)
+        return stream
+
+    yield opener
+    for stream in opened:
+        if not stream.ended:
+            with contextlib.suppress(Exception):
+                await stream.disconnect()
 
 
 async def test_a_thousand_streams_see_every_state_once_for_one_read_per_change(
-    app: FastAPI,
+    open_stream: Opener,
     admin: SignedIn,
     session: AsyncSession,
     organization: Organization,
     resources: Resources,
     feeds: JobFeeds,
     job_reads: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(feeds, "recheck_seconds", 3600)  # only changes read, however slow the box
     job = await create_job(session, organization)
     await session.commit()
     await resources.job_changes.wait_until_subscribed()
-    streams = [open_stream(app, job.id, admin.headers) for _ in range(1000)]
+    streams = [open_stream(job.id, admin.headers) for _ in range(1000)]
     for stream in streams:
-        await stream.wait_for(lambda s: s.versions == [1])
+        await stream.wait_for(lambda s: s.versions == [1], seconds=60)  # bounds a failure on a busy box
     assert feeds.followers(job.id) == 1000
     reads_before = len(job_reads)
 
@@ -85,11 +106,11 @@ async def test_a_thousand_streams_see_every_state_once_for_one_read_per_change(
             status=(JobStatus.SUCCEEDED if final else JobStatus.RUNNING).value, progress_percent=step * 10,
         )  # fmt: skip
         for stream in streams:
-            await stream.wait_for(lambda s, version=step + 1: s.versions[-1] == version)
+            await stream.wait_for(lambda s, version=step + 1: s.versions[-1] == version, seconds=60)
 
     assert len(job_reads) - reads_before == 10
     for stream in streams:
-        await stream.until_ended()
+        await stream.until_ended(seconds=60)
         assert stream.status == 200
         assert stream.versions == list(range(1, 12))
         assert [event.data["progress"]["percent"] for event in stream.events] == [s * 10 for s in range(11)]
@@ -98,13 +119,13 @@ async def test_a_thousand_streams_see_every_state_once_for_one_read_per_change(
 
 
 async def test_the_current_state_comes_at_once_with_the_stream_headers(
-    app: FastAPI, admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+    open_stream: Opener, admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
 ) -> None:
     job = await create_job(session, organization, status=JobStatus.RUNNING, progress_percent=30)
     await session.commit()
     polled = await client.get(f"/api/v1/jobs/{job.id}", headers=admin.headers)
 
-    stream = open_stream(app, job.id, admin.headers)
+    stream = open_stream(job.id, admin.headers)
     await stream.wait_for(lambda s: len(s.events) == 1)
 
     assert stream.status == 200
@@ -118,13 +139,17 @@ async def test_the_current_state_comes_at_once_with_the_stream_headers(
 
 
 async def test_keep_alive_comments_flow_while_nothing_changes(
-    app: FastAPI, admin: SignedIn, session: AsyncSession, organization: Organization, monkeypatch: pytest.MonkeyPatch
+    open_stream: Opener,
+    admin: SignedIn,
+    session: AsyncSession,
+    organization: Organization,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(jobs_routes, "KEEP_ALIVE_SECONDS", 0.05)
     job = await create_job(session, organization)
     await session.commit()
 
-    stream = open_stream(app, job.id, admin.headers)
+    stream = open_stream(job.id, admin.headers)
     await stream.wait_for(lambda s: len(s.comments) >= 2)
 
     assert stream.versions == [1]
@@ -132,17 +157,17 @@ async def test_keep_alive_comments_flow_while_nothing_changes(
 
 
 async def test_last_event_id_resumes_without_a_repeated_or_missed_state(
-    app: FastAPI, admin: SignedIn, session: AsyncSession, organization: Organization, resources: Resources
+    open_stream: Opener, admin: SignedIn, session: AsyncSession, organization: Organization, resources: Resources
 ) -> None:
     job = await create_job(session, organization)
     await session.commit()
     await resources.job_changes.wait_until_subscribed()
-    first = open_stream(app, job.id, admin.headers)
+    first = open_stream(job.id, admin.headers)
     await first.wait_for(lambda s: s.versions == [1])
     await first.disconnect()
 
     # Nothing happened since the client's last event: nothing is repeated, the next change comes.
-    resumed = open_stream(app, job.id, {**admin.headers, "Last-Event-ID": "1"})
+    resumed = open_stream(job.id, {**admin.headers, "Last-Event-ID": "1"})
     await change(session, resources, job.id, status=JobStatus.RUNNING.value, progress_percent=20)
     await resumed.wait_for(lambda s: len(s.events) == 1)
     assert resumed.versions == [2]
@@ -151,7 +176,7 @@ async def test_last_event_id_resumes_without_a_repeated_or_missed_state(
     # Two changes while the client was away: it gets the state they led to, then the rest.
     await change(session, resources, job.id, progress_percent=40)
     await change(session, resources, job.id, progress_percent=60)
-    later = open_stream(app, job.id, {**admin.headers, "Last-Event-ID": "2"})
+    later = open_stream(job.id, {**admin.headers, "Last-Event-ID": "2"})
     await later.wait_for(lambda s: s.versions == [4])
     await change(session, resources, job.id, status=JobStatus.SUCCEEDED.value, progress_percent=100)
     await later.until_ended()
@@ -159,23 +184,23 @@ async def test_last_event_id_resumes_without_a_repeated_or_missed_state(
 
 
 async def test_a_last_event_id_from_nowhere_starts_over(
-    app: FastAPI, admin: SignedIn, session: AsyncSession, organization: Organization
+    open_stream: Opener, admin: SignedIn, session: AsyncSession, organization: Organization
 ) -> None:
     job = await create_job(session, organization)
     await session.commit()
 
-    stream = open_stream(app, job.id, {**admin.headers, "Last-Event-ID": "99"})
+    stream = open_stream(job.id, {**admin.headers, "Last-Event-ID": "99"})
     await stream.wait_for(lambda s: s.versions == [1])
     await stream.disconnect()
 
 
 async def test_a_finished_job_sends_one_event_and_closes(
-    app: FastAPI, admin: SignedIn, session: AsyncSession, organization: Organization, feeds: JobFeeds
+    open_stream: Opener, admin: SignedIn, session: AsyncSession, organization: Organization, feeds: JobFeeds
 ) -> None:
     job = await create_job(session, organization, status=JobStatus.SUCCEEDED, progress_percent=100, result={"n": 1})
     await session.commit()
 
-    stream = open_stream(app, job.id, admin.headers)
+    stream = open_stream(job.id, admin.headers)
     await stream.until_ended()
 
     assert stream.status == 200
@@ -224,17 +249,17 @@ async def test_a_malformed_last_event_id_is_a_422(admin: SignedIn, client: Async
 
 
 async def test_clients_that_go_away_leave_no_task_or_subscription(
-    app: FastAPI, admin: SignedIn, session: AsyncSession, organization: Organization, feeds: JobFeeds
+    open_stream: Opener, admin: SignedIn, session: AsyncSession, organization: Organization, feeds: JobFeeds
 ) -> None:
     job = await create_job(session, organization)
     await session.commit()
     # The first stream starts the SSE library's one shutdown watcher for the loop; it stays.
-    warm_up = open_stream(app, job.id, admin.headers)
+    warm_up = open_stream(job.id, admin.headers)
     await warm_up.wait_for(lambda s: len(s.events) == 1)
     await warm_up.disconnect()
     before = asyncio.all_tasks()
 
-    streams = [open_stream(app, job.id, admin.headers) for _ in range(50)]
+    streams = [open_stream(job.id, admin.headers) for _ in range(50)]
     for stream in streams:
         await stream.wait_for(lambda s: len(s.events) == 1)
     assert feeds.followers(job.id) == 50
@@ -248,3 +273,21 @@ async def test_clients_that_go_away_leave_no_task_or_subscription(
     if left:
         await asyncio.wait(left, timeout=2)
     assert {task.get_name() for task in left if not task.done()} == set()
+
+
+async def test_a_connection_that_breaks_while_sending_leaves_no_subscription(
+    open_stream: Opener, admin: SignedIn, session: AsyncSession, organization: Organization, resources: Resources,
+    feeds: JobFeeds,
+) -> None:  # fmt: skip
+    job = await create_job(session, organization)
+    await session.commit()
+    await resources.job_changes.wait_until_subscribed()
+    stream = open_stream(job.id, admin.headers, broken_after=1)
+    await stream.wait_for(lambda s: len(s.events) == 1)
+
+    await change(session, resources, job.id, progress_percent=50)
+
+    with pytest.raises(OSError, match="reset"):
+        await stream.until_ended()
+    assert feeds.followers(job.id) == 0
+    assert feeds.open_feeds == 0
