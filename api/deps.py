@@ -17,6 +17,7 @@ from domain.users import Principal
 from service.access import AccessGuard
 from service.auth import AuthService
 from service.dispatch import transaction
+from service.job_events import JobFeeds
 from service.job_polling import JobPoller
 from service.jobs import JobService
 from service.users import UserService
@@ -128,3 +129,11 @@ async def get_job_poller(request: Request) -> JobPoller:
 
 JobServiceDep = Annotated[JobService, Depends(get_job_service)]
 JobPollerDep = Annotated[JobPoller, Depends(get_job_poller)]
+
+
+async def get_job_feeds(request: Request) -> JobFeeds:
+    feeds: JobFeeds = request.app.state.job_feeds
+    return feeds
+
+
+JobFeedsDep = Annotated[JobFeeds, Depends(get_job_feeds)]

@@ -22,6 +22,7 @@ from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import Settings, get_settings
 from service.access import AccessGuard
+from service.job_events import JobFeeds
 from service.job_polling import JobSnapshotCache
 
 logger = get_logger(__name__)
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources.read_model_changes.on_change(app.state.page_cache.invalidate)
         app.state.access_guard = AccessGuard(resources)
         resources.access_changes.on_change(app.state.access_guard.invalidate)
+        app.state.job_feeds = JobFeeds(resources, app.state.job_cache)
         await resources.job_changes.start()
         await resources.read_model_changes.start()
         await resources.access_changes.start()
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.job_feeds.close()
             await resources.close()
             logger.info("api_stopped")
 

@@ -6,6 +6,7 @@
 2. Jobs/s through the whole job wrapper (claim, trivial body, finish, ack) against plain taskiq
    no-op tasks on the same broker and worker. Target >= 0.5x.
 3. Enqueue-to-claim latency on an idle queue: p50 and p99 (target p99 < 100 ms).
+4. SSE fan-out: one job change to 1 000 open event streams (`bench/sse.py`; target < 250 ms).
 
 Everything runs on this machine against its PostgreSQL and Redis, in a database and Redis index of
 the benchmark's own. Results: printed, and written to bench/out/latest.json.
@@ -33,6 +34,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, insert, select
 
+from bench.sse import report_lines as sse_lines
+from bench.sse import sse_benchmark
 from bench.vitec import start_simulator, sync_benchmarks
 from core.resources import Resources
 from core.security import TokenType
@@ -60,8 +63,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 # Rounds of plain tasks and wrapped jobs in the throughput benchmark.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-# Which parts to run (comma-separated): poll, jobs, vitec; all by default.
-ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec").split(",")))
+# Which parts to run (comma-separated): poll, jobs, vitec, sse; all by default.
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec,sse").split(",")))
 CONNECTIONS = 64
 JWT_SECRET = "bench-jwt-secret-" + "b" * 32
 ENV = {
@@ -116,6 +119,11 @@ def serve(app: str, port: int) -> subprocess.Popen[bytes]:
     )  # fmt: skip
     wait_port(port)
     return process
+
+
+def start_api() -> tuple[int, subprocess.Popen[bytes]]:
+    port = free_port()
+    return port, serve("api.main:app", port)
 
 
 @dataclass
@@ -389,6 +397,8 @@ async def main() -> dict[str, Any]:
         if "jobs" in ONLY:
             count = int(os.environ.get("BENCH_JOBS", "2000"))
             results["jobs"] = await throughput_benchmark(resources, organization_id, count=count)
+        if "sse" in ONLY:
+            results["sse"] = await sse_benchmark(resources, organization_id, token, start_api)
         if "vitec" in ONLY:
             simulator_port = free_port()
             simulator = start_simulator(simulator_port, str(ROOT))
@@ -420,6 +430,8 @@ def report(results: dict[str, Any]) -> str:
         lines += _jobs_lines(results["jobs"])
     if "vitec" in results:
         lines += _vitec_lines(results["vitec"])
+    if "sse" in results:
+        lines += sse_lines(results["sse"])
     return "\n".join(lines)
 
 

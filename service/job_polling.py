@@ -118,16 +118,20 @@ class JobPoller:
         self._cache = cache
 
     async def read(self, principal: Principal, job_id: uuid.UUID) -> JobSnapshot:
-        organization_id = principal.organization_id
+        job = await self.current(principal.organization_id, job_id)
+        if job is None:
+            raise JobNotFoundError
+        return job
+
+    async def current(self, organization_id: uuid.UUID, job_id: uuid.UUID) -> JobSnapshot | None:
+        """The organization's job as this process knows it: from the cache until it changes."""
         if self._cache is None:
             job = await self._load(organization_id, job_id)
         else:
             job = self._cache.get(job_id) or await self._cache.load(
                 organization_id, job_id, lambda: self._load(organization_id, job_id)
             )
-        if job is None or job.organization_id != organization_id:
-            raise JobNotFoundError
-        return job
+        return job if job is not None and job.organization_id == organization_id else None
 
     async def _load(self, organization_id: uuid.UUID, job_id: uuid.UUID) -> JobSnapshot | None:
         pool = self._resources.raw_pool

@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
 OWNED_BY = {
     "fastapi": {"api"},
     "starlette": {"api"},
+    "sse_starlette": {"api"},
     "asyncpg": {"repository", "core"},
     "httpx": {"repository"},
     "azure": {"repository", "core"},

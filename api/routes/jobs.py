@@ -1,19 +1,23 @@
-"""Jobs: poll one (ETag, 304, Retry-After, long-poll), list, cancel, retry."""
+"""Jobs: poll one (ETag, 304, Retry-After, long-poll) or follow it (Server-Sent Events), list, cancel, retry."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from cachetools import LRUCache
 from fastapi import APIRouter, Header, Query, Request, Response, status
+from sse_starlette import EventSourceResponse
 
 from api.deps import (
     ADMIN_ONLY,
     AuthorizedFirstRoute,
     CurrentPrincipal,
     CursorCodecDep,
+    JobFeedsDep,
     JobPollerDep,
     JobServiceDep,
     authenticate,
@@ -26,6 +30,7 @@ from api.schemas.jobs import JobCollection, JobLike, JobRead
 from domain.errors import InvalidCursorError
 from domain.jobs import JobKind, JobNotCancellableError, JobNotFoundError, JobNotRetryableError, JobStatus
 from domain.users import AdminRequiredError, Principal
+from service.job_events import nothing_left, resume_after
 from service.job_polling import MAX_WAIT_SECONDS, JobPoller, retry_after_seconds
 from service.jobs import JobStart
 
@@ -98,6 +103,59 @@ async def read_job(
     if reply.status == status.HTTP_304_NOT_MODIFIED:
         return Response(status_code=reply.status, headers=reply.headers)
     return Response(reply.body, media_type="application/json", headers=reply.headers)
+
+
+# Proxies close connections idle for 60 s or more (nginx's default): a comment line well before.
+KEEP_ALIVE_SECONDS = 15.0
+_EVENTS: LRUCache[tuple[uuid.UUID, int], bytes] = LRUCache(maxsize=20_000)
+
+
+def _event(job: JobLike) -> bytes:
+    """One version of a job as an SSE event, encoded once for all the streams that send it."""
+    key = (job.id, job.version)
+    event = _EVENTS.get(key)
+    if event is None:
+        body = JobRead.of(job).model_dump_json().encode()
+        event = _EVENTS[key] = b"id: %d\ndata: %s\n\n" % (job.version, body)
+    return event
+
+
+async def _event_stream(states: AsyncGenerator[JobLike]) -> AsyncIterator[bytes]:
+    # Closed with this stream, not whenever it is collected: the stream's subscription ends with it.
+    async with contextlib.aclosing(states):
+        async for job in states:
+            yield _event(job)
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses={
+        200: {
+            "description": "`text/event-stream`: one event per state (`data` as in `GET /jobs/{id}`, `id` the "
+            "job's version), `:` keep-alive comments; it ends after a final state.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        204: {"description": "`Last-Event-ID` is the job's final state: nothing more will come."},
+        **error_responses(*AUTH_ERRORS, JobNotFoundError),
+    },
+)
+async def follow_job(
+    job_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    poller: JobPollerDep,
+    feeds: JobFeedsDep,
+    last_event_id: Annotated[int | None, Header(ge=0, description="The `id` of the last event received.")] = None,
+) -> Response:
+    """The job's state as Server-Sent Events: at once, then after every change, until it has finished.
+    Reconnecting with `Last-Event-ID` resumes after that version."""
+    job = await poller.read(principal, job_id)
+    after = resume_after(job, last_event_id)
+    if nothing_left(job, after):
+        # EventSource reconnects after a stream ends, but never after a 204.
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    states = feeds.follow(job, after_version=after)
+    return EventSourceResponse(_event_stream(states), ping=KEEP_ALIVE_SECONDS, sep="\n")
 
 
 @router.get("", response_model=JobCollection, responses=error_responses(*AUTH_ERRORS, InvalidCursorError))
