@@ -1,7 +1,7 @@
 """job version trigger
 
 Revision ID: e885db1cc8ff
-Revises: 287d92dba51c
+Revises: b7c4e1a9d2f3
 Create Date: 2026-12-03 13:45:00.000000+00:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "e885db1cc8ff"
-down_revision: str | None = "287d92dba51c"
+down_revision: str | None = "b7c4e1a9d2f3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
