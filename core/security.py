@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 from argon2 import PasswordHasher as _Argon2Hasher
@@ -22,6 +22,7 @@ from cachetools import TTLCache
 
 from core.settings import AuthSettings
 
+T = TypeVar("T")
 JWT_ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["sub", "org", "role", "typ", "jti", "iat", "exp"]
 
@@ -44,24 +45,35 @@ class PasswordHasher:
         self._dummy_hash = self._hasher.hash(uuid.uuid4().hex)
         self._slots = asyncio.Semaphore(settings.password_hash_concurrency)
         self._wait_seconds = settings.password_hash_wait_seconds
+        # Callers waiting for a slot right now.
         self.waiting = 0
 
     async def hash(self, password: str) -> str:
-        async with self.slot():
-            return await asyncio.to_thread(self._hasher.hash, password)
+        return await self._bounded(self._hasher.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """True when `password` matches; a missing hash still spends the full verification time."""
-        async with self.slot():
-            return await asyncio.to_thread(self._verify_sync, password_hash, password)
+        return await self._bounded(self._verify_sync, password_hash, password)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """One of the bounded hashing slots.
+        """Hold one of the bounded hashing slots for the block; PasswordHasherBusy as `_acquire`."""
+        await self._acquire()
+        try:
+            yield
+        finally:
+            self._slots.release()
 
-        Raises:
-            PasswordHasherBusy: none came free within `password_hash_wait_seconds`.
-        """
+    async def _bounded(self, function: Callable[..., T], *args: Any) -> T:
+        """Run in a thread that keeps its slot until it has finished, even when the caller is
+        cancelled meanwhile (a client gone away must not free a slot whose hash still runs)."""
+        await self._acquire()
+        work = asyncio.ensure_future(asyncio.to_thread(function, *args))
+        work.add_done_callback(lambda _: self._slots.release())
+        return await asyncio.shield(work)
+
+    async def _acquire(self) -> None:
+        """Wait for a slot; PasswordHasherBusy when none comes free within `password_hash_wait_seconds`."""
         self.waiting += 1
         try:
             async with asyncio.timeout(self._wait_seconds):
@@ -70,10 +82,6 @@ class PasswordHasher:
             raise PasswordHasherBusy from exc
         finally:
             self.waiting -= 1
-        try:
-            yield
-        finally:
-            self._slots.release()
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)
