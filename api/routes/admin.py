@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response, status
 from api.deps import CurrentPrincipal, JobServiceDep
 from api.exceptions import error_responses
 from api.idempotency import IdempotencyDep, IdempotencyKeyInvalidError
-from api.responses import job_accepted
+from api.responses import JOB_LINKS, job_accepted
 from api.routes.users import AUTH_ERRORS
 from api.schemas.jobs import JobRead, KindCounts, QueueRead, StreamInfo, WorkerInfo
 from domain.jobs import IdempotencyKeyInUseError, IdempotencyKeyMismatchError, JobCreateRateLimitedError
@@ -43,7 +43,11 @@ async def read_queue(principal: CurrentPrincipal, service: JobServiceDep) -> Que
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobRead,
     responses={
-        202: {"model": JobRead, "description": "Accepted: the cleanup job (the active one, if any)."},
+        202: {
+            "model": JobRead,
+            "description": "Accepted: the cleanup job (the active one, if any).",
+            "links": JOB_LINKS,
+        },
         **error_responses(*JOB_CREATE_ERRORS, AdminRequiredError),
     },
 )

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from api.deps import CurrentPrincipal, CursorCodecDep, JobPollerDep, JobServiceDep
 from api.exceptions import error_responses
 from api.pagination import Cursor, Limit
-from api.responses import job_accepted
+from api.responses import job_accepted, links
 from api.routes.users import AUTH_ERRORS
 from api.schemas.jobs import JobCollection, JobLike, JobRead
 from domain.errors import InvalidCursorError
@@ -89,7 +89,14 @@ async def read_job(
     return Response(reply.body, media_type="application/json", headers=reply.headers)
 
 
-@router.get("", response_model=JobCollection, responses=error_responses(*AUTH_ERRORS, InvalidCursorError))
+@router.get(
+    "",
+    response_model=JobCollection,
+    responses={
+        200: {"links": links(read=dict(operationId="jobs-read_job", job_id="$response.body#/items/0/id"))},
+        **error_responses(*AUTH_ERRORS, InvalidCursorError),
+    },
+)
 async def list_jobs(
     principal: CurrentPrincipal,
     service: JobServiceDep,

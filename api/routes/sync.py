@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response, status
 from api.deps import CurrentPrincipal, JobServiceDep, SessionDep
 from api.exceptions import error_responses
 from api.idempotency import IdempotencyDep
-from api.responses import job_accepted
+from api.responses import JOB_LINKS, job_accepted
 from api.routes.admin import JOB_CREATE_ERRORS
 from api.routes.users import AUTH_ERRORS
 from api.schemas.jobs import JobRead
@@ -23,7 +23,11 @@ router = APIRouter(prefix="/sync", tags=["sync"])
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobRead,
     responses={
-        202: {"model": JobRead, "description": "Accepted: the sync job (the active one, if a sync is running)."},
+        202: {
+            "model": JobRead,
+            "description": "Accepted: the sync job (the active one, if a sync is running).",
+            "links": JOB_LINKS,
+        },
         **error_responses(*JOB_CREATE_ERRORS, AdminRequiredError),
     },
 )
