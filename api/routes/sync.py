@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response, status
 from api.deps import CurrentPrincipal, JobServiceDep, SessionDep
 from api.exceptions import error_responses
 from api.idempotency import IdempotencyDep
-from api.responses import JOB_LINKS, job_accepted
+from api.responses import JOB_LINKS, job_accepted, links
 from api.routes.admin import JOB_CREATE_ERRORS
 from api.routes.users import AUTH_ERRORS
 from api.schemas.jobs import JobRead
@@ -26,7 +26,8 @@ router = APIRouter(prefix="/sync", tags=["sync"])
         202: {
             "model": JobRead,
             "description": "Accepted: the sync job (the active one, if a sync is running).",
-            "links": JOB_LINKS,
+            # What a sync fills: the organization's estates (and from there, their images).
+            "links": {**JOB_LINKS, **links(estates=dict(operationId="estates-list_estates"))},
         },
         **error_responses(*JOB_CREATE_ERRORS, AdminRequiredError),
     },
