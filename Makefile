@@ -13,7 +13,7 @@ export MESSAGE
 # Recursively expanded on purpose: it is evaluated after `ensure-uv` has run.
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: help ensure-uv install run test lint format migrate migration seed bench
+.PHONY: help ensure-uv install run test lint format migrate migration seed bench fuzz
 
 help: ## list the targets
 	@echo "usage: make <target>"
@@ -34,6 +34,9 @@ run: ensure-uv ## the whole system on this machine: services, migrations, seed, 
 test: ensure-uv ## lint, then the test suite (extra pytest arguments via PYTEST_ARGS=...)
 	$(MAKE) lint
 	$(UV) run pytest $(PYTEST_ARGS)
+
+fuzz: ensure-uv ## schemathesis over the whole OpenAPI, signed in, every check (FUZZ_SECONDS, default 150)
+	@bash scripts/fuzz.sh
 
 lint: ensure-uv ## ruff check, ruff format --check, mypy
 	$(UV) run ruff check .

@@ -11,7 +11,9 @@ from fastapi import Depends, Header, Request
 from domain.errors import AppError
 from service.jobs import IdempotencyRequest
 
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Documented in OpenAPI as this pattern, so a generated client (or a fuzzer) knows a valid key.
+KEY_PATTERN = "^[!-~]{1,255}$"
+_KEY = re.compile(KEY_PATTERN)
 
 
 class IdempotencyKeyInvalidError(AppError):
@@ -24,12 +26,16 @@ async def idempotency_request(
     request: Request,
     idempotency_key: Annotated[
         str | None,
-        Header(description="Repeat the same key (within 24 h) to get the first request's job, never a second one."),
+        Header(
+            description="1-255 visible ASCII characters. Repeat the same key (within 24 h) to get the first "
+            "request's job, never a second one; the same key with another body answers 422.",
+            json_schema_extra={"pattern": KEY_PATTERN, "minLength": 1, "maxLength": 255},
+        ),
     ] = None,
 ) -> IdempotencyRequest | None:
     if idempotency_key is None:
         return None
-    if not _KEY.match(idempotency_key):
+    if not _KEY.fullmatch(idempotency_key):
         raise IdempotencyKeyInvalidError
     fingerprint = hashlib.sha256()
     fingerprint.update(f"{request.method} {request.url.path}\n".encode())

@@ -59,4 +59,13 @@ class CursorCodec:
 
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size (at most 100).")]
-Cursor = Annotated[str | None, Query(max_length=512, description="Opaque `next_cursor` of the previous page.")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=512,
+        # Documented, not enforced here: any value that is not ours is the codec's 400.
+        json_schema_extra={"pattern": "^[A-Za-z0-9_-]+$"},
+        description="Opaque, signed: only the `next_cursor` of the previous page. Any other value, even one "
+        "of this form, answers 400 `invalid_cursor`.",
+    ),
+]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Response, status
 from fastapi.responses import JSONResponse
 
@@ -16,3 +18,23 @@ def job_accepted(start: JobStart) -> Response:
         headers["Idempotent-Replayed"] = "true"
     body = JobRead.of(start.job).model_dump(mode="json")
     return JSONResponse(body, status_code=status.HTTP_202_ACCEPTED, headers=headers)
+
+
+def links(**targets: dict[str, str]) -> dict[str, Any]:
+    """OpenAPI links of a response: `name={"operationId": ..., "<param>": "$response.body#/..."}`, so
+    a generated client (or a stateful fuzzer) knows where an answer's ids lead."""
+    return {
+        name: {
+            "operationId": target["operationId"],
+            "parameters": {k: v for k, v in target.items() if k != "operationId"},
+        }
+        for name, target in targets.items()
+    }
+
+
+# The job a 202 answered, and what can be done with it.
+JOB_LINKS = links(
+    read=dict(operationId="jobs-read_job", job_id="$response.body#/id"),
+    cancel=dict(operationId="jobs-cancel_job", job_id="$response.body#/id"),
+    retry=dict(operationId="jobs-retry_job", job_id="$response.body#/id"),
+)

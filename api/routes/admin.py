@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response, status
 from api.deps import ADMIN_ONLY, AuthorizedFirstRoute, CurrentPrincipal, JobServiceDep
 from api.exceptions import error_responses
 from api.idempotency import IdempotencyDep, IdempotencyKeyInvalidError
-from api.responses import job_accepted
+from api.responses import JOB_LINKS, job_accepted
 from api.routes.users import AUTH_ERRORS
 from api.schemas.jobs import JobRead, KindCounts, QueueRead, StreamInfo, WorkerInfo
 from domain.jobs import IdempotencyKeyInUseError, IdempotencyKeyMismatchError, JobCreateRateLimitedError
@@ -49,7 +49,11 @@ async def read_queue(principal: CurrentPrincipal, service: JobServiceDep) -> Que
     response_model=JobRead,
     dependencies=ADMIN_ONLY,
     responses={
-        202: {"model": JobRead, "description": "Accepted: the cleanup job (the active one, if any)."},
+        202: {
+            "model": JobRead,
+            "description": "Accepted: the cleanup job (the active one, if any).",
+            "links": JOB_LINKS,
+        },
         **error_responses(*JOB_CREATE_ERRORS, AdminRequiredError),
     },
 )

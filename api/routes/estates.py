@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -12,7 +11,9 @@ from api.deps import CurrentPrincipal, CursorCodecDep, ResourcesDep, SessionDep
 from api.exceptions import error_responses
 from api.page_cache import PageCache
 from api.pagination import Cursor, Limit
+from api.responses import links
 from api.routes.users import AUTH_ERRORS
+from api.schemas.common import DateTimeInput
 from api.schemas.estates import (
     Address,
     Area,
@@ -107,7 +108,10 @@ def _detail(detail: EstateDetail) -> EstateRead:
 @router.get(
     "/estates",
     response_model=EstateCollection,
-    responses=error_responses(*AUTH_ERRORS, InvalidCursorError),
+    responses={
+        200: {"links": links(read=dict(operationId="estates-read_estate", estate_id="$response.body#/items/0/id"))},
+        **error_responses(*AUTH_ERRORS, InvalidCursorError),
+    },
 )
 async def list_estates(
     request: Request,
@@ -118,7 +122,7 @@ async def list_estates(
     department_id: uuid.UUID | None = None,
     broker_id: Annotated[uuid.UUID | None, Query(description="An employee in any broker role.")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Every word in address or heading.")] = None,
-    updated_since: datetime | None = None,
+    updated_since: DateTimeInput | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response:
@@ -139,8 +143,17 @@ async def list_estates(
     return Response(body, media_type="application/json")
 
 
+_IMAGE_LINK = links(
+    image=dict(
+        operationId="estates-read_estate_image", estate_id="$response.body#/id", image_id="$response.body#/images/0/id"
+    )
+)
+
+
 @router.get(
-    "/estates/{estate_id}", response_model=EstateRead, responses=error_responses(*AUTH_ERRORS, EstateNotFoundError)
+    "/estates/{estate_id}",
+    response_model=EstateRead,
+    responses={200: {"links": _IMAGE_LINK}, **error_responses(*AUTH_ERRORS, EstateNotFoundError)},
 )
 async def read_estate(estate_id: uuid.UUID, principal: CurrentPrincipal, service: EstateServiceDep) -> EstateRead:
     """One estate with its images, brokers and department; another organization's or a deleted one: 404."""

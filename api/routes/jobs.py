@@ -24,7 +24,7 @@ from api.deps import (
 )
 from api.exceptions import error_responses
 from api.pagination import Cursor, Limit
-from api.responses import job_accepted
+from api.responses import job_accepted, links
 from api.routes.users import AUTH_ERRORS
 from api.schemas.jobs import JobCollection, JobLike, JobRead
 from domain.errors import InvalidCursorError
@@ -158,7 +158,14 @@ async def follow_job(
     return EventSourceResponse(_event_stream(states), ping=KEEP_ALIVE_SECONDS, sep="\n")
 
 
-@router.get("", response_model=JobCollection, responses=error_responses(*AUTH_ERRORS, InvalidCursorError))
+@router.get(
+    "",
+    response_model=JobCollection,
+    responses={
+        200: {"links": links(read=dict(operationId="jobs-read_job", job_id="$response.body#/items/0/id"))},
+        **error_responses(*AUTH_ERRORS, InvalidCursorError),
+    },
+)
 async def list_jobs(
     principal: CurrentPrincipal,
     service: JobServiceDep,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response, status
 from api.deps import ADMIN_ONLY, AuthorizedFirstRoute, CurrentPrincipal, JobServiceDep, SessionDep
 from api.exceptions import error_responses
 from api.idempotency import IdempotencyDep
-from api.responses import job_accepted
+from api.responses import JOB_LINKS, job_accepted, links
 from api.routes.admin import JOB_CREATE_ERRORS
 from api.routes.users import AUTH_ERRORS
 from api.schemas.jobs import JobRead
@@ -24,7 +24,12 @@ router = APIRouter(prefix="/sync", tags=["sync"], route_class=AuthorizedFirstRou
     response_model=JobRead,
     dependencies=ADMIN_ONLY,
     responses={
-        202: {"model": JobRead, "description": "Accepted: the sync job (the active one, if a sync is running)."},
+        202: {
+            "model": JobRead,
+            "description": "Accepted: the sync job (the active one, if a sync is running).",
+            # What a sync fills: the organization's estates (and from there, their images).
+            "links": {**JOB_LINKS, **links(estates=dict(operationId="estates-list_estates"))},
+        },
         **error_responses(*JOB_CREATE_ERRORS, AdminRequiredError),
     },
 )

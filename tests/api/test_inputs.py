@@ -213,3 +213,14 @@ async def test_known_query_parameters_and_aliases_still_pass(admin: SignedIn, cl
     response = await client.get("/api/v1/jobs", params={"status": "queued", "limit": 5}, headers=admin.headers)
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("since", ["0.5", "1700000000", "2026-01-31", "2026-01-31T12:00"])
+async def test_a_date_time_filter_takes_rfc_3339_only(admin: SignedIn, client: AsyncClient, since: str) -> None:
+    refused = await client.get("/api/v1/estates", params={"updated_since": since}, headers=admin.headers)
+    taken = await client.get(
+        "/api/v1/estates", params={"updated_since": "2026-01-31T12:00:00+01:00"}, headers=admin.headers
+    )
+
+    assert refused.status_code == 422
+    assert taken.status_code == 200

@@ -149,3 +149,27 @@ async def test_metrics_need_no_token_and_count_requests_by_route_template(client
         response.text
     )
     assert "estate_bff_jobs_finished_total" in response.text
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("OPTIONS", "/api/v1/users", "GET, POST"),
+    ("DELETE", "/api/v1/sync/vitec", "GET, POST"),
+    ("PUT", "/api/v1/jobs/00000000-0000-0000-0000-000000000001", "GET"),
+])  # fmt: skip
+async def test_405_names_every_method_the_path_serves_in_allow(
+    client: AsyncClient, method: str, path: str, allowed: str
+) -> None:
+    response = await client.request(method, path)
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+
+
+async def test_openapi_documents_the_idempotency_key_and_cursor_formats(client: AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    key = next(p for p in spec["paths"]["/api/v1/sync/vitec"]["post"]["parameters"] if p["name"] == "idempotency-key")
+    cursor = next(p for p in spec["paths"]["/api/v1/jobs"]["get"]["parameters"] if p["name"] == "cursor")
+
+    assert key["schema"]["pattern"] == "^[!-~]{1,255}$"
+    assert key["schema"]["maxLength"] == 255
+    assert cursor["schema"]["pattern"] == "^[A-Za-z0-9_-]+$"
