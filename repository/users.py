@@ -22,6 +22,10 @@ class UserRepository(Repository[User]):
     async def get_in_organization(self, organization_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
         return await self.one_or_none(self.select().where(User.id == user_id, User.organization_id == organization_id))
 
+    async def get_for_update(self, user_id: uuid.UUID) -> User | None:
+        statement = self.select().where(User.id == user_id).with_for_update(key_share=True)
+        return await self.one_or_none(statement.execution_options(populate_existing=True))
+
     async def get_in_organization_for_update(self, organization_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
         statement = self.select().where(User.id == user_id, User.organization_id == organization_id)
         return await self.one_or_none(

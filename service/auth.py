@@ -100,7 +100,8 @@ class AuthService:
         if not credentials.is_active:
             raise UserInactiveError
         new_hash = await self._rehash(credentials.password_hash, password)
-        user = await self._users.get(credentials.user_id)
+        # Locked: a deactivation committing meanwhile is seen here, not after the session exists.
+        user = await self._users.get_for_update(credentials.user_id)
         if user is None or not user.is_active:
             raise UserInactiveError
         now = datetime.now(UTC)
