@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, exists, update
+from sqlalchemy import delete, exists, select, update
 
 from repository.base import Repository
 from repository.models import AuthSession, RefreshToken
@@ -14,10 +14,15 @@ from repository.models import AuthSession, RefreshToken
 class RefreshTokenRepository(Repository[RefreshToken]):
     model = RefreshToken
 
+    async def family_of(self, token_id: uuid.UUID) -> uuid.UUID | None:
+        """The token's session, read without a lock: every writer of a family's tokens locks the
+        session first, then the tokens, so that order never deadlocks."""
+        return await self.session.scalar(select(RefreshToken.family_id).where(RefreshToken.id == token_id))
+
     async def get_for_update(self, token_id: uuid.UUID) -> RefreshToken | None:
-        """Lock the row: two concurrent refreshes with one token are serialized, and the second
-        sees the first one's `used_at`."""
-        return await self.one_or_none(self.select().where(RefreshToken.id == token_id).with_for_update())
+        return await self.one_or_none(
+            self.select().where(RefreshToken.id == token_id).with_for_update().execution_options(populate_existing=True)
+        )
 
     async def revoke_family(self, family_id: uuid.UUID, now: datetime) -> None:
         await self.session.execute(

@@ -22,18 +22,26 @@ class UserRepository(Repository[User]):
     async def get_in_organization(self, organization_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
         return await self.one_or_none(self.select().where(User.id == user_id, User.organization_id == organization_id))
 
+    async def get_for_update(self, user_id: uuid.UUID) -> User | None:
+        statement = self.select().where(User.id == user_id).with_for_update(key_share=True)
+        return await self.one_or_none(statement.execution_options(populate_existing=True))
+
     async def get_in_organization_for_update(self, organization_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
         statement = self.select().where(User.id == user_id, User.organization_id == organization_id)
-        return await self.one_or_none(statement.with_for_update().execution_options(populate_existing=True))
+        return await self.one_or_none(
+            statement.with_for_update(key_share=True).execution_options(populate_existing=True)
+        )
 
     async def lock_active_admins(self, organization_id: uuid.UUID) -> Sequence[uuid.UUID]:
         """Lock the organization's active admins (in id order, so concurrent callers never
-        deadlock): two admins demoting each other at once cannot both see the other one stay."""
+        deadlock): two admins demoting each other at once cannot both see the other one stay.
+        `FOR NO KEY UPDATE`, as the update itself takes: sign-ins and refreshes that reference the
+        user (a foreign-key check) are not held up, so they cannot deadlock with it either."""
         statement = (
             select(User.id)
             .where(User.organization_id == organization_id, User.role == UserRole.ADMIN.value, User.is_active)
             .order_by(User.id)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
         return (await self.session.execute(statement)).scalars().all()
 

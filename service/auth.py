@@ -100,7 +100,8 @@ class AuthService:
         if not credentials.is_active:
             raise UserInactiveError
         new_hash = await self._rehash(credentials.password_hash, password)
-        user = await self._users.get(credentials.user_id)
+        # Locked: a deactivation committing meanwhile is seen here, not after the session exists.
+        user = await self._users.get_for_update(credentials.user_id)
         if user is None or not user.is_active:
             raise UserInactiveError
         now = datetime.now(UTC)
@@ -111,12 +112,14 @@ class AuthService:
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Spend a refresh token for a new pair; a spent token presented again revokes its session."""
         claims = decode_token(self._codec, refresh_token, TokenType.REFRESH)
-        stored = await self._tokens.get_for_update(claims.token_id)
-        if stored is None:
+        family_id = await self._tokens.family_of(claims.token_id)
+        if family_id is None:
             raise TokenInvalidError
-        sign_in = await self._sessions.get_for_update(stored.family_id)
+        # The session's lock serializes this refresh with any other refresh or logout of it.
+        sign_in = await self._sessions.get_for_update(family_id)
+        stored = await self._tokens.get_for_update(claims.token_id)
         now = datetime.now(UTC)
-        if sign_in is None or sign_in.revoked_at is not None or stored.revoked_at is not None:
+        if sign_in is None or stored is None or sign_in.revoked_at is not None or stored.revoked_at is not None:
             raise TokenRevokedError
         if stored.used_at is not None:
             await self._revoke(sign_in, now)
@@ -130,10 +133,10 @@ class AuthService:
     async def logout(self, refresh_token: str) -> None:
         """Revoke the session (token family) the refresh token belongs to, and its access tokens."""
         claims = decode_token(self._codec, refresh_token, TokenType.REFRESH)
-        stored = await self._tokens.get(claims.token_id)
-        if stored is None:
+        family_id = await self._tokens.family_of(claims.token_id)
+        if family_id is None:
             raise TokenInvalidError
-        sign_in = await self._sessions.get_for_update(stored.family_id)
+        sign_in = await self._sessions.get_for_update(family_id)
         if sign_in is not None and sign_in.revoked_at is None:
             await self._revoke(sign_in, datetime.now(UTC))
 

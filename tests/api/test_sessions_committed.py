@@ -13,13 +13,13 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
-from sqlalchemy import delete, text
+from sqlalchemy import delete, func, select, text
 
 from api.main import create_app
 from core.resources import Resources
 from core.settings import Settings
 from domain.users import UserRole
-from repository.models import Job, Organization
+from repository.models import Job, Organization, User
 from service.dispatch import transaction
 from tests.factories.users import DEFAULT_PASSWORD, create_user
 
@@ -159,15 +159,20 @@ async def test_a_logout_racing_a_refresh_of_the_same_session_revokes_what_the_re
 
 
 async def test_concurrent_logouts_and_refreshes_never_leave_a_session_alive(app: FastAPI, committed: Committed) -> None:
-    async with api_client(app) as client:
-        for _ in range(8):  # within the per-email sign-in limit (10/minute)
-            tokens = await sign_in(client, committed.broker_email)
+    # Two users take turns, from a new address each time: within the sign-in limits (10/minute).
+    for email in [committed.admin_email, committed.broker_email] * 8:
+        async with api_client(app) as client:
+            tokens = await sign_in(client, email)
             body = {"refresh_token": tokens["refresh_token"]}
-            refreshed, _ = await asyncio.gather(
-                client.post("/api/v1/auth/refresh", json=body), client.post("/api/v1/auth/logout", json=body)
+            *refreshes, logout = await asyncio.gather(
+                client.post("/api/v1/auth/refresh", json=body),
+                client.post("/api/v1/auth/refresh", json=body),
+                client.post("/api/v1/auth/logout", json=body),
             )
-            if refreshed.status_code == 200:
-                issued = refreshed.json()
+
+            assert logout.status_code == 204
+            assert sorted(response.status_code for response in refreshes) in ([200, 401], [401, 401])
+            for issued in (response.json() for response in refreshes if response.status_code == 200):
                 again = await client.post("/api/v1/auth/refresh", json={"refresh_token": issued["refresh_token"]})
                 assert again.status_code == 401
                 assert (await client.get("/api/v1/me", headers=bearer(issued))).status_code == 401
@@ -193,3 +198,47 @@ async def test_a_long_poll_in_flight_when_its_session_ends_answers_401(
         response = await waiting
 
     assert (response.status_code, response.json()["internal_code"]) == (401, "token_revoked")
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    app: FastAPI, resources: Resources, committed: Committed
+) -> None:
+    async with transaction(resources) as session:
+        organization = await session.get(Organization, committed.organization_id)
+        assert organization is not None
+        second = await create_user(session, resources, organization, role=UserRole.ADMIN)
+    async with api_client(app) as first_client, api_client(app) as second_client:
+        first = await sign_in(first_client, committed.admin_email)
+        other = await sign_in(second_client, second.email)
+        first_id = (await first_client.get("/api/v1/me", headers=bearer(first))).json()["id"]
+        answers = await asyncio.gather(
+            first_client.patch(f"/api/v1/users/{second.id}", json={"role": "broker"}, headers=bearer(first)),
+            second_client.patch(f"/api/v1/users/{first_id}", json={"is_active": False}, headers=bearer(other)),
+        )
+
+    async with resources.session_factory() as session:
+        admins = await session.scalar(
+            select(func.count()).select_from(User).where(
+                User.organization_id == committed.organization_id, User.role == "admin", User.is_active
+            )
+        )  # fmt: skip
+    assert admins == 1
+    assert sorted(answer.status_code for answer in answers) in ([200, 401], [200, 409])
+
+
+async def test_deactivating_a_user_while_they_refresh_never_deadlocks(app: FastAPI, committed: Committed) -> None:
+    user = f"/api/v1/users/{committed.broker_id}"
+    async with api_client(app) as admin_client:
+        admin = await sign_in(admin_client, committed.admin_email)
+        for _ in range(8):  # within the broker's sign-in limit (10/minute)
+            async with api_client(app) as client:
+                tokens = await sign_in(client, committed.broker_email)
+                refreshed, deactivated = await asyncio.gather(
+                    client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}),
+                    admin_client.patch(user, json={"is_active": False}, headers=bearer(admin)),
+                )
+                assert (refreshed.status_code in {200, 401}, deactivated.status_code) == (True, 200)
+                if refreshed.status_code == 200:
+                    assert (await client.get("/api/v1/me", headers=bearer(refreshed.json()))).status_code == 401
+            reactivated = await admin_client.patch(user, json={"is_active": True}, headers=bearer(admin))
+            assert reactivated.status_code == 200
