@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
 
 import pytest
 from alembic import command
@@ -15,13 +14,12 @@ from httpx import ASGITransport, AsyncClient
 
 from api.main import create_app
 from core.resources import Resources
-from core.security import TokenType
 from core.settings import DatabaseSettings
 from domain.users import UserRole
 from repository.admin import create_database_if_missing
 from service.dispatch import transaction
 from tests.conftest import alembic_config, make_settings
-from tests.factories.users import create_organization, create_user
+from tests.factories.users import committed_user_headers, create_organization
 from tests.private_postgres import PrivatePostgres
 
 
@@ -50,12 +48,7 @@ async def outage_app(postgres: PrivatePostgres) -> AsyncIterator[tuple[AsyncClie
 async def _admin_headers(resources: Resources) -> dict[str, str]:
     async with transaction(resources) as session:
         organization = await create_organization(session)
-        admin = await create_user(session, resources, organization, role=UserRole.ADMIN)
-    token, _ = resources.token_codec.encode(
-        subject=admin.id, organization_id=organization.id, role=UserRole.ADMIN.value, token_type=TokenType.ACCESS,
-        ttl=timedelta(hours=1),
-    )  # fmt: skip
-    return {"Authorization": f"Bearer {token}"}
+    return await committed_user_headers(resources, organization.id, UserRole.ADMIN)
 
 
 async def test_postgres_down_is_a_503_with_retry_after_and_readiness_names_it_alone(

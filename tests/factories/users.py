@@ -85,14 +85,20 @@ async def signed_in(
 async def committed_broker_headers(resources: Resources, organization_id: uuid.UUID) -> dict[str, str]:
     """A broker of the organization, committed (for tests on committed rows), and the bearer
     header of an access token for them."""
+    return await committed_user_headers(resources, organization_id, UserRole.BROKER)
+
+
+async def committed_user_headers(resources: Resources, organization_id: uuid.UUID, role: UserRole) -> dict[str, str]:
+    """A user of the role in the organization with a sign-in session, committed, and the bearer
+    header of an access token for that session."""
     async with transaction(resources) as session:
         user = await UserService(session, resources.password_hasher).create_in_organization(
-            organization_id, email=unique_email("broker"), full_name="Broker", password=DEFAULT_PASSWORD,
-            role=UserRole.BROKER,
+            organization_id, email=unique_email(role.value), full_name=role.value.title(), password=DEFAULT_PASSWORD,
+            role=role,
         )  # fmt: skip
         sign_in = await AuthSessionRepository(session).add(AuthSession(user_id=user.id))
     token, _ = resources.token_codec.encode(
-        subject=user.id, organization_id=organization_id, role=UserRole.BROKER.value, token_type=TokenType.ACCESS,
+        subject=user.id, organization_id=organization_id, role=role.value, token_type=TokenType.ACCESS,
         ttl=timedelta(hours=1), session_id=sign_in.id,
     )  # fmt: skip
     return {"Authorization": f"Bearer {token}"}
