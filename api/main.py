@@ -10,7 +10,6 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-import service.job_handlers  # noqa: F401 - the kinds the workers run: the only ones a job may have
 from api.exceptions import install_exception_handlers, problem_only_openapi
 from api.hot_paths import HotPathMiddleware
 from api.input_guard import InputGuardMiddleware, no_unknown_query_parameters

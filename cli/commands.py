@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-import service.job_handlers  # noqa: F401 - the kinds the workers run: the only ones a job may have
 from core.database import unit_of_work
 from core.logging import configure_logging
 from core.resources import Resources

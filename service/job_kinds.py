@@ -3,11 +3,13 @@
 One registry for both ends: the worker registers one task per entry (`worker.tasks`), and
 `JobService.start` refuses a kind that is not here, so no job is ever queued that no worker could
 run (the sweeper would re-send it for ever). Registering a kind is all a new kind needs; the
-production kinds are registered by `service.job_handlers`.
+production kinds are registered by `service.job_handlers`, which the registry loads itself on first
+use, so that no process (API, worker, scheduler, CLI, benchmark) can forget to.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,8 +39,9 @@ class JobKindSpec:
 class JobKindRegistry:
     """The kinds this process knows how to run."""
 
-    def __init__(self) -> None:
+    def __init__(self, loads: str | None = None) -> None:
         self._specs: dict[str, JobKindSpec] = {}
+        self._loads = loads
 
     def register(self, spec: JobKindSpec) -> None:
         known = self._specs.get(spec.kind)
@@ -47,13 +50,21 @@ class JobKindRegistry:
         self._specs[spec.kind] = spec
 
     def __contains__(self, kind: object) -> bool:
-        return kind in self._specs
+        return kind in self._loaded()
 
     def __iter__(self) -> Iterator[JobKindSpec]:
-        return iter(list(self._specs.values()))
+        return iter(list(self._loaded().values()))
 
     def kinds(self) -> frozenset[str]:
-        return frozenset(self._specs)
+        return frozenset(self._loaded())
+
+    def _loaded(self) -> dict[str, JobKindSpec]:
+        # Imported on first use, not at the top: the handlers' modules start jobs through
+        # `service.jobs`, which reads this registry (a cycle at import time).
+        if self._loads is not None:
+            module, self._loads = self._loads, None
+            importlib.import_module(module)
+        return self._specs
 
 
-KINDS = JobKindRegistry()
+KINDS = JobKindRegistry(loads="service.job_handlers")

@@ -1,7 +1,9 @@
 """The worker process: `taskiq worker worker.broker:broker worker.tasks`.
 
 Start-up builds the process's resources once, starts the keep-alive loop (which also registers
-this worker as live in Redis) and the metrics endpoint; shutdown closes them.
+this worker as live in Redis) and the metrics endpoint; shutdown gives the jobs still running back
+to the queue, then closes them. `build_worker_broker` makes a broker of this kind for a process
+that runs other task modules on a broker of its own (the benchmark).
 """
 
 from __future__ import annotations

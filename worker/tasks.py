@@ -8,7 +8,6 @@ from typing import Any
 
 from taskiq import AsyncBroker, Context, TaskiqDepends
 
-import service.job_handlers  # noqa: F401 - registers the production kinds
 from core.logging import get_logger
 from core.settings import get_settings
 from service.job_kinds import KINDS, JobKindRegistry, JobKindSpec

@@ -3,6 +3,7 @@ and creation share one registry of kinds."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import uuid
@@ -63,3 +64,10 @@ def test_the_benchmark_registers_nothing_on_the_production_broker() -> None:
     production, bench = output.stdout.splitlines()
     assert "bench" not in production
     assert {"'bench.noop'", "'bench.plain'", "'vitec.sync'"} <= set(bench.strip("[]").split(", "))
+
+
+def test_a_process_that_imports_no_handler_still_knows_the_production_kinds() -> None:
+    # The benchmark's process imports only `service.vitec_sync`; its sync was refused as unrunnable.
+    script = "from service.jobs import JobService; from service.job_kinds import KINDS; print(sorted(KINDS.kinds()))"
+    output = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert {"maintenance.cleanup", "vitec.sync"} <= set(ast.literal_eval(output.stdout))
