@@ -203,6 +203,21 @@ def _documented(status: int, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]
     }
 
 
+# What the input guard (api.input_guard) answers any route that takes a body.
+_BODY_REFUSALS = (
+    ("request_too_large", "Request body too large", 413),
+    ("unsupported_media_type", "Unsupported media type", 415),
+)
+
+
+def _document_body_refusals(operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    for code, title, status in _BODY_REFUSALS:
+        documented = _documented(status, [(code, title)])
+        del documented["model"]  # a route-level FastAPI option, not OpenAPI
+        responses.setdefault(str(status), documented)
+
+
 def problem_only_openapi(app: FastAPI) -> None:
     """Error responses are documented as `application/problem+json` only.
 
@@ -216,6 +231,8 @@ def problem_only_openapi(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = generate()
             for operation in (op for path in schema.get("paths", {}).values() for op in path.values()):
+                if "requestBody" in operation:
+                    _document_body_refusals(operation)
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content", {})
                     if status.isdigit() and int(status) >= 400 and PROBLEM_CONTENT_TYPE in content:

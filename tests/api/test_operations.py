@@ -173,3 +173,12 @@ async def test_openapi_documents_the_idempotency_key_and_cursor_formats(client: 
     assert key["schema"]["pattern"] == "^[!-~]{1,255}$"
     assert key["schema"]["maxLength"] == 255
     assert cursor["schema"]["pattern"] == "^[A-Za-z0-9_-]+$"
+
+
+async def test_every_route_with_a_body_documents_413_and_415(client: AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    with_body = [op for path in spec["paths"].values() for op in path.values() if "requestBody" in op]
+
+    assert with_body
+    for operation in with_body:
+        assert {"413", "415"} <= set(operation["responses"]), operation["operationId"]

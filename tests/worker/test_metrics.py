@@ -20,7 +20,7 @@ async def test_the_worker_exports_job_runs_and_the_queue_gauges(
 ) -> None:
     port = free_port()
     worker = processes["worker"](JOB_WORKER_METRICS_PORT=str(port))
-    await wait_registered(live, worker.name)
+    await wait_registered(live, worker.name, seconds=60)  # a loaded CI machine starts processes slowly
     job = await wait_finished(live, await start_job(live, organization_id, steps=1, step_seconds=0.01))
     found: dict[str, float] = {}
 
