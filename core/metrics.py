@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 JOBS_FINISHED = Counter(
     "estate_bff_jobs_finished_total", "Job runs that ended, by kind and outcome.", ["kind", "status"]
@@ -23,3 +23,4 @@ HTTP_REQUEST_DURATION = Histogram(
     ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+JOB_EVENT_STREAMS = Gauge("estate_bff_job_event_streams", "Job event streams (SSE) open in this process.")
