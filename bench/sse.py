@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from sqlalchemy import update
 
 from core.change_events import JOB_CHANNEL, publish_change
@@ -113,10 +114,12 @@ async def sse_benchmark(
                 {"first_ms": (min(arrivals) - announced) * 1000, "last_ms": (max(arrivals) - announced) * 1000}
             )
             await asyncio.sleep(0.2)  # let the last round's sends settle before the next change
+        closed = time.perf_counter()
+        await _close(readers)
+        await _until_no_stream_is_open(port)
+        released_seconds = time.perf_counter() - closed
     finally:
-        for reader in readers:
-            reader.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
+        await _close(readers)
         api.terminate()
         await asyncio.to_thread(api.wait, 10)
     return {
@@ -125,7 +128,23 @@ async def sse_benchmark(
         "rounds": rounds,
         "last_ms_median": statistics.median(r["last_ms"] for r in rounds),
         "first_ms_median": statistics.median(r["first_ms"] for r in rounds),
+        "released_seconds": released_seconds,
     }
+
+
+async def _close(readers: list[asyncio.Task[None]]) -> None:
+    for reader in readers:
+        reader.cancel()
+    await asyncio.gather(*readers, return_exceptions=True)
+
+
+async def _until_no_stream_is_open(port: int, seconds: float = 30) -> None:
+    """The server's own gauge: every stream whose client went away has let go of its subscription."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http, asyncio.timeout(seconds):
+        while True:  # another process: nothing to wait on but its answers
+            if "estate_bff_job_event_streams 0.0" in (await http.get("/metrics")).text:
+                return
+            await asyncio.sleep(0.05)
 
 
 def report_lines(sse: dict[str, Any]) -> list[str]:
@@ -133,5 +152,6 @@ def report_lines(sse: dict[str, Any]) -> list[str]:
     return [
         f"SSE fan-out: {sse['streams']} streams of one job opened in {sse['open_seconds']:.1f} s; "
         f"announcement to the last stream: median {sse['last_ms_median']:.0f} ms (rounds {rounds}; target < 250), "
-        f"to the first: median {sse['first_ms_median']:.1f} ms",
+        f"to the first: median {sse['first_ms_median']:.1f} ms; all streams released "
+        f"{sse['released_seconds']:.2f} s after their clients closed",
     ]

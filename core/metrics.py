@@ -50,3 +50,4 @@ VITEC_REQUESTS = Counter(
 VITEC_RETRIES = Counter(
     "estate_bff_vitec_retries_total", "Vitec requests sent again after a failure, by route.", ["route"]
 )
+JOB_EVENT_STREAMS = Gauge("estate_bff_job_event_streams", "Job event streams (SSE) open in this process.")

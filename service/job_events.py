@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 
 from core.logging import get_logger
+from core.metrics import JOB_EVENT_STREAMS
 from core.resources import Resources
 from repository.jobs import JobSnapshot
 from service.job_polling import JobPoller, JobSnapshotCache, is_finished
@@ -44,6 +45,8 @@ class JobFeed:
         self.gone = False
         self.followers = 0
         self.task: asyncio.Task[None] | None = None
+        # Set once the feed has read the job after subscribing to its changes.
+        self.ready = asyncio.Event()
         self._next = asyncio.Event()
 
     @property
@@ -63,6 +66,7 @@ class JobFeed:
 
     def close(self) -> None:
         self.gone = True
+        self.ready.set()
         self._wake()
 
     async def next_change(self) -> None:
@@ -94,23 +98,26 @@ class JobFeeds:
         return len(self._feeds)
 
     async def follow(self, first: JobSnapshot, *, after_version: int = 0) -> AsyncGenerator[JobSnapshot]:
-        """`first`, then every later state of its job, each once and in order, skipping versions up
-        to `after_version`; ends after a final state."""
-        sent = after_version
-        if first.version > sent:
-            yield first
-            sent = first.version
-        if is_finished(first):
-            return
-        async with self._following(first) as feed:
-            while True:
-                job = feed.latest
-                if job.version > sent:
-                    yield job
-                    sent = job.version
-                if feed.done:
-                    return
-                await feed.next_change()
+        """The job's current state (`first`, or newer), then every later one, each once and in
+        order, skipping versions up to `after_version`; ends after a final state."""
+        JOB_EVENT_STREAMS.inc()
+        try:
+            if is_finished(first):
+                if first.version > after_version:
+                    yield first
+                return
+            async with self._following(first) as feed:
+                sent = after_version
+                while True:
+                    job = feed.latest
+                    if job.version > sent:
+                        yield job
+                        sent = job.version
+                    if feed.done:
+                        return
+                    await feed.next_change()
+        finally:
+            JOB_EVENT_STREAMS.dec()
 
     async def close(self) -> None:
         """End every stream and stop every feed (the process is shutting down)."""
@@ -127,8 +134,13 @@ class JobFeeds:
         if feed is None or feed.done:  # a done feed may be draining while a retried job starts over
             feed = self._feeds[first.id] = JobFeed(first)
             feed.task = asyncio.create_task(self._run(feed), name=f"job-feed-{first.id}")
+        else:
+            feed.publish(first)  # the stream's own read may be the newer one
         feed.followers += 1
         try:
+            # Usually a cache hit; it makes a stream's first state one the feed has checked since
+            # it subscribed, so no change can fall between the two.
+            await feed.ready.wait()
             yield feed
         finally:
             feed.followers -= 1
@@ -150,6 +162,7 @@ class JobFeeds:
                     feed.publish(await self._poller.current(organization_id, job_id))
                 except Exception as exc:  # the next change or recheck reads again
                     logger.warning("job_feed_read_failed", job_id=str(job_id), error=repr(exc))
+                feed.ready.set()
                 if feed.done:
                     return
                 with contextlib.suppress(TimeoutError):

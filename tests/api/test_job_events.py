@@ -1,5 +1,10 @@
 """Following a job with Server-Sent Events: every state once and in order, resumable, one read per
-change for all the streams of one process, nothing left behind by clients that went away."""
+change for all the streams of one process, nothing left behind by clients that went away.
+
+Tests that open streams work on committed rows of an organization of their own (deleted after the
+test): a stream's feed reads the job in sessions of its own while other streams and the test read
+and write, which one shared, rolled-back test connection cannot serve at once.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,35 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+import httpx
 import pytest
 from fastapi import FastAPI
-from httpx import AsyncClient
-from sqlalchemy import event, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from httpx import ASGITransport, AsyncClient
+from prometheus_client import REGISTRY
+from sqlalchemy import delete, event, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.routes import jobs as jobs_routes
 from core.change_events import JOB_CHANNEL, publish_change
 from core.resources import Resources
 from domain.jobs import JobStatus
+from domain.users import UserRole
 from repository.models import Job, Organization
 from service.job_events import JobFeeds
 from tests.api.sse import SseStream
+from tests.conftest import random_client_address
 from tests.factories.jobs import create_job
-from tests.factories.users import SignedIn, create_organization, signed_in
+from tests.factories.users import SignedIn, create_organization, create_user, login, signed_in
+
+
+def open_streams() -> float:
+    """The process's gauge of open job event streams, as /metrics shows it."""
+    value = REGISTRY.get_sample_value("estate_bff_job_event_streams")
+    assert value is not None
+    return value
 
 
 def events_url(job_id: uuid.UUID) -> str:
@@ -50,11 +67,52 @@ def job_reads(resources: Resources) -> Iterator[list[str]]:
     event.remove(resources.engine.sync_engine, "before_cursor_execute", record)
 
 
-async def change(session: AsyncSession, resources: Resources, job_id: uuid.UUID, **values: Any) -> None:
-    """What a worker does: change the row, commit, then announce it on the channel."""
-    await session.execute(update(Job).where(Job.id == job_id).values(version=Job.version + 1, **values))
-    await session.commit()
-    await publish_change(resources.redis, JOB_CHANNEL, job_id)
+@dataclass
+class Tenant:
+    """A committed organization with a signed-in admin, whose jobs the test creates and changes."""
+
+    resources: Resources
+    app: FastAPI
+    organization_id: uuid.UUID
+    headers: dict[str, str]
+
+    async def add_job(self, status: JobStatus = JobStatus.QUEUED, **values: Any) -> uuid.UUID:
+        job_id = uuid.uuid4()
+        async with self.resources.session_factory() as session:
+            session.add(
+                Job(id=job_id, organization_id=self.organization_id, kind="maintenance.cleanup", status=status.value,
+                    **values)
+            )  # fmt: skip
+            await session.commit()
+        return job_id
+
+    async def change(self, job_id: uuid.UUID, **values: Any) -> None:
+        """What a worker does: change the row, commit, then announce it on the channel."""
+        async with self.resources.session_factory() as session:
+            await session.execute(update(Job).where(Job.id == job_id).values(version=Job.version + 1, **values))
+            await session.commit()
+        await publish_change(self.resources.redis, JOB_CHANNEL, job_id)
+
+    async def get(self, path: str) -> httpx.Response:
+        transport = ASGITransport(app=self.app, client=(random_client_address(), 40000))
+        async with AsyncClient(transport=transport, base_url="http://testserver") as http:
+            return await http.get(path, headers=self.headers)
+
+
+@pytest.fixture
+async def tenant(app: FastAPI, resources: Resources) -> AsyncIterator[Tenant]:
+    async with resources.session_factory() as session:
+        organization = await create_organization(session)
+        user = await create_user(session, resources, organization, role=UserRole.ADMIN)
+        await session.commit()
+    transport = ASGITransport(app=app, client=(random_client_address(), 40000))
+    async with AsyncClient(transport=transport, base_url="http://testserver") as http:
+        tokens = await login(http, user.email)
+    await resources.job_changes.wait_until_subscribed()
+    yield Tenant(resources, app, organization.id, {"Authorization": f"Bearer {tokens['access_token']}"})
+    async with resources.session_factory() as session:
+        await session.execute(delete(Organization).where(Organization.id == organization.id))
+        await session.commit()
 
 
 class Opener(Protocol):
@@ -62,9 +120,9 @@ class Opener(Protocol):
 
 
 @pytest.fixture
-async def open_stream(app: FastAPI, connection: AsyncConnection) -> AsyncIterator[Opener]:
-    """Opens streams, and disconnects whatever a test left open, failed or not, while the test's
-    connection (which their reads use) is still there."""
+async def open_stream(app: FastAPI, tenant: Tenant) -> AsyncIterator[Opener]:
+    """Opens streams, and disconnects whatever a test left open, failed or not, before its
+    organization is deleted."""
     opened: list[SseStream] = []
 
     def opener(job_id: uuid.UUID, headers: dict[str, str], *, broken_after: int | None = None) -> SseStream:
@@ -81,34 +139,25 @@ async def open_stream(app: FastAPI, connection: AsyncConnection) -> AsyncIterato
 
 async def test_a_thousand_streams_see_every_state_once_for_one_read_per_change(
     open_stream: Opener,
-    admin: SignedIn,
-    session: AsyncSession,
-    organization: Organization,
+    tenant: Tenant,
     resources: Resources,
     feeds: JobFeeds,
     job_reads: list[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Reads through the engine, where the statements are counted, not the raw pool.
+    monkeypatch.setattr(resources, "raw_pool", None)
     monkeypatch.setattr(feeds, "recheck_seconds", 3600)  # only changes read, however slow the box
-    job = await create_job(session, organization)
-    await session.commit()
-    await resources.job_changes.wait_until_subscribed()
-    # The tests share one connection: let one stream's sign-in check read the session first, so the
-    # other 999 find it cached instead of reading beside the feed on that same connection.
-    streams = [open_stream(job.id, admin.headers)]
-    await streams[0].wait_for(lambda s: s.versions == [1], seconds=60)
-    streams += [open_stream(job.id, admin.headers) for _ in range(999)]
+    job_id = await tenant.add_job()
+    streams = [open_stream(job_id, tenant.headers) for _ in range(1000)]
     for stream in streams:
         await stream.wait_for(lambda s: s.versions == [1], seconds=60)  # bounds a failure on a busy box
-    assert feeds.followers(job.id) == 1000
+    assert feeds.followers(job_id) == 1000
     reads_before = len(job_reads)
 
     for step in range(1, 11):
-        final = step == 10
-        await change(
-            session, resources, job.id,
-            status=(JobStatus.SUCCEEDED if final else JobStatus.RUNNING).value, progress_percent=step * 10,
-        )  # fmt: skip
+        status = JobStatus.SUCCEEDED if step == 10 else JobStatus.RUNNING
+        await tenant.change(job_id, status=status.value, progress_percent=step * 10)
         for stream in streams:
             await stream.wait_for(lambda s, version=step + 1: s.versions[-1] == version, seconds=60)
 
@@ -117,19 +166,16 @@ async def test_a_thousand_streams_see_every_state_once_for_one_read_per_change(
         await stream.until_ended(seconds=60)
         assert stream.status == 200
         assert stream.versions == list(range(1, 12))
+        assert [event.data["status"] for event in stream.events] == ["queued"] + ["running"] * 9 + ["succeeded"]
         assert [event.data["progress"]["percent"] for event in stream.events] == [s * 10 for s in range(11)]
-        assert stream.events[-1].data["status"] == "succeeded"
     assert feeds.open_feeds == 0
 
 
-async def test_the_current_state_comes_at_once_with_the_stream_headers(
-    open_stream: Opener, admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
-) -> None:
-    job = await create_job(session, organization, status=JobStatus.RUNNING, progress_percent=30)
-    await session.commit()
-    polled = await client.get(f"/api/v1/jobs/{job.id}", headers=admin.headers)
+async def test_the_current_state_comes_at_once_with_the_stream_headers(open_stream: Opener, tenant: Tenant) -> None:
+    job_id = await tenant.add_job(JobStatus.RUNNING, progress_percent=30)
+    polled = await tenant.get(f"/api/v1/jobs/{job_id}")
 
-    stream = open_stream(job.id, admin.headers)
+    stream = open_stream(job_id, tenant.headers)
     await stream.wait_for(lambda s: len(s.events) == 1)
 
     assert stream.status == 200
@@ -143,74 +189,59 @@ async def test_the_current_state_comes_at_once_with_the_stream_headers(
 
 
 async def test_keep_alive_comments_flow_while_nothing_changes(
-    open_stream: Opener,
-    admin: SignedIn,
-    session: AsyncSession,
-    organization: Organization,
-    monkeypatch: pytest.MonkeyPatch,
+    open_stream: Opener, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(jobs_routes, "KEEP_ALIVE_SECONDS", 0.05)
-    job = await create_job(session, organization)
-    await session.commit()
+    job_id = await tenant.add_job()
 
-    stream = open_stream(job.id, admin.headers)
+    stream = open_stream(job_id, tenant.headers)
     await stream.wait_for(lambda s: len(s.comments) >= 2)
 
     assert stream.versions == [1]
     await stream.disconnect()
 
 
-async def test_last_event_id_resumes_without_a_repeated_or_missed_state(
-    open_stream: Opener, admin: SignedIn, session: AsyncSession, organization: Organization, resources: Resources
-) -> None:
-    job = await create_job(session, organization)
-    await session.commit()
-    await resources.job_changes.wait_until_subscribed()
-    first = open_stream(job.id, admin.headers)
+async def test_last_event_id_resumes_without_a_repeated_or_missed_state(open_stream: Opener, tenant: Tenant) -> None:
+    job_id = await tenant.add_job()
+    first = open_stream(job_id, tenant.headers)
     await first.wait_for(lambda s: s.versions == [1])
     await first.disconnect()
 
     # Nothing happened since the client's last event: nothing is repeated, the next change comes.
-    resumed = open_stream(job.id, {**admin.headers, "Last-Event-ID": "1"})
-    await change(session, resources, job.id, status=JobStatus.RUNNING.value, progress_percent=20)
+    resumed = open_stream(job_id, {**tenant.headers, "Last-Event-ID": "1"})
+    await tenant.change(job_id, status=JobStatus.RUNNING.value, progress_percent=20)
     await resumed.wait_for(lambda s: len(s.events) == 1)
     assert resumed.versions == [2]
     await resumed.disconnect()
 
     # Two changes while the client was away: it gets the state they led to, then the rest.
-    await change(session, resources, job.id, progress_percent=40)
-    await change(session, resources, job.id, progress_percent=60)
-    later = open_stream(job.id, {**admin.headers, "Last-Event-ID": "2"})
+    await tenant.change(job_id, progress_percent=40)
+    await tenant.change(job_id, progress_percent=60)
+    later = open_stream(job_id, {**tenant.headers, "Last-Event-ID": "2"})
     await later.wait_for(lambda s: s.versions == [4])
-    await change(session, resources, job.id, status=JobStatus.SUCCEEDED.value, progress_percent=100)
+    await tenant.change(job_id, status=JobStatus.SUCCEEDED.value, progress_percent=100)
     await later.until_ended()
     assert later.versions == [4, 5]
 
 
-async def test_a_last_event_id_from_nowhere_starts_over(
-    open_stream: Opener, admin: SignedIn, session: AsyncSession, organization: Organization
-) -> None:
-    job = await create_job(session, organization)
-    await session.commit()
+async def test_a_last_event_id_from_nowhere_starts_over(open_stream: Opener, tenant: Tenant) -> None:
+    job_id = await tenant.add_job()
 
-    stream = open_stream(job.id, {**admin.headers, "Last-Event-ID": "99"})
+    stream = open_stream(job_id, {**tenant.headers, "Last-Event-ID": "99"})
     await stream.wait_for(lambda s: s.versions == [1])
     await stream.disconnect()
 
 
-async def test_a_finished_job_sends_one_event_and_closes(
-    open_stream: Opener, admin: SignedIn, session: AsyncSession, organization: Organization, feeds: JobFeeds
-) -> None:
-    job = await create_job(session, organization, status=JobStatus.SUCCEEDED, progress_percent=100, result={"n": 1})
-    await session.commit()
+async def test_a_finished_job_sends_one_event_and_closes(open_stream: Opener, tenant: Tenant, feeds: JobFeeds) -> None:
+    job_id = await tenant.add_job(JobStatus.SUCCEEDED, progress_percent=100, result={"n": 1})
 
-    stream = open_stream(job.id, admin.headers)
+    stream = open_stream(job_id, tenant.headers)
     await stream.until_ended()
 
     assert stream.status == 200
     assert stream.versions == [1]
     assert stream.events[0].data["result"] == {"n": 1}
-    assert feeds.followers(job.id) == 0
+    assert feeds.followers(job_id) == 0
 
 
 async def test_resuming_after_the_final_state_is_a_204(
@@ -253,25 +284,27 @@ async def test_a_malformed_last_event_id_is_a_422(admin: SignedIn, client: Async
 
 
 async def test_clients_that_go_away_leave_no_task_or_subscription(
-    open_stream: Opener, admin: SignedIn, session: AsyncSession, organization: Organization, feeds: JobFeeds
+    open_stream: Opener, tenant: Tenant, feeds: JobFeeds
 ) -> None:
-    job = await create_job(session, organization)
-    await session.commit()
+    job_id = await tenant.add_job()
     # The first stream starts the SSE library's one shutdown watcher for the loop; it stays.
-    warm_up = open_stream(job.id, admin.headers)
+    warm_up = open_stream(job_id, tenant.headers)
     await warm_up.wait_for(lambda s: len(s.events) == 1)
     await warm_up.disconnect()
     before = asyncio.all_tasks()
+    open_before = open_streams()
 
-    streams = [open_stream(job.id, admin.headers) for _ in range(50)]
+    streams = [open_stream(job_id, tenant.headers) for _ in range(50)]
     for stream in streams:
         await stream.wait_for(lambda s: len(s.events) == 1)
-    assert feeds.followers(job.id) == 50
+    assert feeds.followers(job_id) == 50
+    assert open_streams() == open_before + 50
     for stream in streams:
         await stream.disconnect()
 
-    assert feeds.followers(job.id) == 0
+    assert feeds.followers(job_id) == 0
     assert feeds.open_feeds == 0
+    assert open_streams() == open_before
     # The last stream cancels the feed's task without awaiting it: give it a moment to unwind.
     left = asyncio.all_tasks() - before
     if left:
@@ -280,18 +313,15 @@ async def test_clients_that_go_away_leave_no_task_or_subscription(
 
 
 async def test_a_connection_that_breaks_while_sending_leaves_no_subscription(
-    open_stream: Opener, admin: SignedIn, session: AsyncSession, organization: Organization, resources: Resources,
-    feeds: JobFeeds,
-) -> None:  # fmt: skip
-    job = await create_job(session, organization)
-    await session.commit()
-    await resources.job_changes.wait_until_subscribed()
-    stream = open_stream(job.id, admin.headers, broken_after=1)
+    open_stream: Opener, tenant: Tenant, feeds: JobFeeds
+) -> None:
+    job_id = await tenant.add_job()
+    stream = open_stream(job_id, tenant.headers, broken_after=1)
     await stream.wait_for(lambda s: len(s.events) == 1)
 
-    await change(session, resources, job.id, progress_percent=50)
+    await tenant.change(job_id, progress_percent=50)
 
     with pytest.raises(OSError, match="reset"):
         await stream.until_ended()
-    assert feeds.followers(job.id) == 0
+    assert feeds.followers(job_id) == 0
     assert feeds.open_feeds == 0
