@@ -19,6 +19,7 @@ from api.routes import API_PREFIX, admin, auth, estates, health, jobs, sync, use
 from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import Settings, get_settings
+from service.blobs import prepare_blob_storage
 from service.job_polling import JobSnapshotCache
 
 logger = get_logger(__name__)
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resources = resources
         await resources.start_producer()
         await resources.start_raw_pool()
+        await prepare_blob_storage(resources)
         resources.job_changes.on_change(app.state.job_cache.invalidate)
         resources.read_model_changes.on_change(app.state.page_cache.invalidate)
         await resources.job_changes.start()

@@ -18,6 +18,7 @@ from core.broker import create_broker
 from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import get_settings
+from service.blobs import prepare_blob_storage
 from service.job_runner import JobRunner
 from service.vitec_sync import close_vitec_clients
 from service.workers import register_alive, unregister
@@ -51,6 +52,7 @@ async def _keep_alive(resources: Resources) -> None:
 async def startup(state: TaskiqState) -> None:
     resources = Resources.build(settings, broker=broker)
     await resources.start_raw_pool()
+    await prepare_blob_storage(resources)
     state.resources = resources
     state.runner = JobRunner(resources)
     state.keep_alive = asyncio.create_task(_keep_alive(resources), name="worker-keep-alive")
