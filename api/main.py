@@ -15,7 +15,8 @@ from api.hot_paths import HotPathMiddleware
 from api.middleware import JsonBodyLimitMiddleware, RequestContextMiddleware
 from api.page_cache import PageCache, forget_pages_after_syncs
 from api.pagination import CursorCodec
-from api.routes import API_PREFIX, admin, auth, estates, health, jobs, sync, users
+from api.routes import API_PREFIX, admin, auth, documents, estates, health, jobs, sync, users
+from api.routes.documents import DOCUMENT_UPLOAD_PATH
 from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import Settings, get_settings
@@ -72,12 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problem_only_openapi(app)
 
     # Jobs first: job polling is the hot path, and routes are matched in order.
-    for router in (jobs.router, auth.router, users.router, admin.router, sync.router, estates.router):
+    for router in (jobs.router, auth.router, users.router, admin.router, sync.router, estates.router, documents.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
 
     # Added innermost first: the request context wraps everything, so even a 500 gets its headers.
-    app.add_middleware(JsonBodyLimitMiddleware, max_bytes=settings.app.max_json_body_bytes)
+    # Document uploads have their own limit (UPLOAD_MAX_BYTES), held by the route as they stream.
+    app.add_middleware(JsonBodyLimitMiddleware, max_bytes=settings.app.max_json_body_bytes, exempt=DOCUMENT_UPLOAD_PATH)
     app.add_middleware(HotPathMiddleware, api=app, cached_paths=frozenset({f"{API_PREFIX}/estates"}))
     if settings.app.cors_allow_origins:
         app.add_middleware(

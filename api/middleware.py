@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 
@@ -109,12 +110,13 @@ class JsonBodyLimitMiddleware:
     streams them; this guard is only for the bodies we parse into memory.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, exempt: re.Pattern[str] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in _BODYLESS or not self._is_json(scope):
+        if scope["type"] != "http" or scope["method"] in _BODYLESS or not self._is_json(scope) or self._exempt(scope):
             await self.app(scope, receive, send)
             return
         declared = request_header(scope, b"content-length")
@@ -148,6 +150,9 @@ class JsonBodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _exempt(self, scope: Scope) -> bool:
+        return self.exempt is not None and self.exempt.match(scope["path"]) is not None
 
     @staticmethod
     def _is_json(scope: Scope) -> bool:

@@ -164,7 +164,9 @@ class BlobStore:
         """Open a streamed read of the blob (or of `length` bytes from `offset`); None when missing."""
         try:
             downloader = await _guarded(
-                self._container.get_blob_client(name).download_blob(offset=offset or None, length=length)
+                self._container.get_blob_client(name).download_blob(
+                    offset=offset if offset or length is not None else None, length=length
+                )
             )
         except ResourceNotFoundError:
             return None

@@ -11,6 +11,8 @@ from taskiq import AsyncBroker, Context, TaskiqDepends
 from core.logging import get_logger
 from core.settings import get_settings
 from domain.jobs import JobKind
+from service.document_jobs import finalize as finalize_document
+from service.document_jobs import purge as purge_document
 from service.job_runner import JobHandler, JobRunner
 from service.maintenance import cleanup
 from service.scheduling import ScheduleScope
@@ -67,3 +69,5 @@ register_job_task(
     scope=ScheduleScope.ORGANIZATION,
     dedupe_key=JobKind.VITEC_SYNC.value,
 )
+register_job_task(broker, JobKind.DOCUMENTS_FINALIZE, finalize_document)
+register_job_task(broker, JobKind.DOCUMENTS_PURGE, purge_document)

@@ -1,6 +1,7 @@
 """Every table the application owns; Alembic reads `Base.metadata` from here."""
 
 from repository.models.base import Base, BaseTableModel
+from repository.models.document import Document
 from repository.models.idempotency_key import IdempotencyKey
 from repository.models.job import Job
 from repository.models.organization import Organization
@@ -20,6 +21,7 @@ __all__ = [
     "Base",
     "BaseTableModel",
     "Department",
+    "Document",
     "Employee",
     "Estate",
     "EstateBroker",
