@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -375,3 +376,28 @@ async def test_a_client_that_disconnects_halfway_leaves_nothing(
 
     assert await stored(session, resources, organization.id, estate.id) == (0, [])
     assert (await upload(client, broker_user, estate, PDF)).status_code == 201
+
+
+async def test_uploads_are_counted_in_the_metrics(client: AsyncClient, broker_user: SignedIn, estate: Estate) -> None:
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = (
+        sample("estate_bff_documents_uploaded_total", path="api"),
+        sample("estate_bff_document_bytes_uploaded_total", path="api"),
+        sample("estate_bff_document_upload_duration_seconds_count", path="api"),
+        sample("estate_bff_uploads_refused_total", reason="document_type_not_allowed"),
+    )
+
+    assert (await upload(client, broker_user, estate, PDF)).status_code == 201
+    assert (await upload(client, broker_user, estate, b"\x7fELF" + bytes(100))).status_code == 415
+
+    after = (
+        sample("estate_bff_documents_uploaded_total", path="api"),
+        sample("estate_bff_document_bytes_uploaded_total", path="api"),
+        sample("estate_bff_document_upload_duration_seconds_count", path="api"),
+        sample("estate_bff_uploads_refused_total", reason="document_type_not_allowed"),
+    )
+    assert [b - a for a, b in zip(before, after, strict=True)] == [1, len(PDF), 1, 1]
+    exposed = (await client.get("/metrics")).text
+    assert 'estate_bff_uploads_refused_total{reason="document_type_not_allowed"}' in exposed
