@@ -7,11 +7,14 @@ Only the client is built here (the resources own its lifetime); every operation 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from azure.identity.aio import DefaultAzureCredential
 from azure.storage.blob.aio import BlobServiceClient, LinearRetry
 
 from core.settings import AzureSettings
+
+if TYPE_CHECKING:
+    from azure.identity.aio import DefaultAzureCredential
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,10 @@ def create_blob_service(settings: AzureSettings) -> BlobService:
     """A connection string (Azurite, key-based accounts) or, when `account_url` is set, the
     account's endpoint with DefaultAzureCredential (managed identity, no key anywhere)."""
     if settings.account_url:
+        # Imported here: azure.identity (with msal and cryptography) costs every process a second of
+        # start-up CPU, and only production without a connection string needs it.
+        from azure.identity.aio import DefaultAzureCredential
+
         credential = DefaultAzureCredential()
         client = BlobServiceClient(settings.account_url, credential=credential, retry_policy=_retry_policy())
         return BlobService(client, credential)
