@@ -16,11 +16,12 @@ from api.input_guard import InputGuardMiddleware, no_unknown_query_parameters
 from api.middleware import RequestContextMiddleware
 from api.page_cache import PageCache, forget_pages_after_syncs
 from api.pagination import CursorCodec
-from api.routes import API_PREFIX, admin, auth, estates, health, jobs, sync, users
+from api.routes import API_PREFIX, admin, auth, documents, estates, health, jobs, sync, users
 from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import Settings, get_settings
 from service.access import AccessGuard
+from service.blobs import prepare_blob_storage
 from service.job_events import JobFeeds
 from service.job_polling import JobSnapshotCache
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resources = resources
         await resources.start_producer()
         await resources.start_raw_pool()
+        await prepare_blob_storage(resources)
         resources.job_changes.on_change(app.state.job_cache.invalidate)
         resources.read_model_changes.on_change(app.state.page_cache.invalidate)
         app.state.access_guard = AccessGuard(resources)
@@ -79,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problem_only_openapi(app)
 
     # Jobs first: job polling is the hot path, and routes are matched in order.
-    for router in (jobs.router, auth.router, users.router, admin.router, sync.router, estates.router):
+    for router in (jobs.router, auth.router, users.router, admin.router, sync.router, estates.router, documents.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
 

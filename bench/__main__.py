@@ -6,7 +6,10 @@
 2. Jobs/s through the whole job wrapper (claim, trivial body, finish, ack) against plain taskiq
    no-op tasks on the same broker and worker. Target >= 0.5x.
 3. Enqueue-to-claim latency on an idle queue: p50 and p99 (target p99 < 100 ms).
-4. SSE fan-out: one job change to 1 000 open event streams (`bench/sse.py`; target < 250 ms).
+4. (vitec) Syncs against the simulator at the Vitec request budget; the estate list under load.
+5. (uploads) 1 GiB streamed through the API into Azurite: the API's peak RSS growth (target
+   <= 50 MB) and throughput against the SDK's own upload_blob in the same run (target >= 0.7x).
+6. (sse) SSE fan-out: one job change to 1 000 open event streams (`bench/sse.py`; target < 250 ms).
 
 Everything runs on this machine against its PostgreSQL and Redis, in a database and Redis index of
 the benchmark's own. Results: printed, and written to bench/out/latest.json.
@@ -36,6 +39,7 @@ from sqlalchemy import func, insert, select
 
 from bench.sse import report_lines as sse_lines
 from bench.sse import sse_benchmark
+from bench.uploads import Harness, upload_benchmark, upload_lines
 from bench.vitec import start_simulator, sync_benchmarks
 from core.resources import Resources
 from core.security import TokenType
@@ -63,8 +67,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 # Rounds of plain tasks and wrapped jobs in the throughput benchmark.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-# Which parts to run (comma-separated): poll, jobs, vitec, sse; all by default.
-ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec,sse").split(",")))
+# Which parts to run (comma-separated): poll, jobs, vitec, uploads, sse; all by default.
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec,uploads,sse").split(",")))
 CONNECTIONS = 64
 JWT_SECRET = "bench-jwt-secret-" + "b" * 32
 ENV = {
@@ -111,11 +115,11 @@ def wait_port(port: int, seconds: float = 30) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def serve(app: str, port: int) -> subprocess.Popen[bytes]:
+def serve(app: str, port: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
          "--http", "httptools", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env={**child_env(), **(extra_env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     wait_port(port)
     return process
@@ -411,6 +415,9 @@ async def main() -> dict[str, Any]:
                 simulator.wait(10)
             vitec["estate_list"] = await estate_list_benchmark(resources, vitec_organization)
             results["vitec"] = vitec
+        if "uploads" in ONLY:
+            harness = Harness(ROOT, free_port, wait_port, serve)
+            results["uploads"] = await upload_benchmark(harness, resources, organization_id, token)
     finally:
         await resources.redis.delete(ENV["JOB_STREAM"])
         await resources.close()
@@ -432,6 +439,8 @@ def report(results: dict[str, Any]) -> str:
         lines += _vitec_lines(results["vitec"])
     if "sse" in results:
         lines += sse_lines(results["sse"])
+    if "uploads" in results:
+        lines += upload_lines(results["uploads"])
     return "\n".join(lines)
 
 

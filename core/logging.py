@@ -64,6 +64,8 @@ def configure_logging(settings: AppSettings) -> None:
     access = logging.getLogger("uvicorn.access")
     access.handlers.clear()
     access.propagate = False
+    # The Azure SDK logs every request and response at INFO: one line per uploaded block.
+    logging.getLogger("azure").setLevel(max(logging.WARNING, root.level))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -51,3 +51,18 @@ VITEC_RETRIES = Counter(
     "estate_bff_vitec_retries_total", "Vitec requests sent again after a failure, by route.", ["route"]
 )
 JOB_EVENT_STREAMS = Gauge("estate_bff_job_event_streams", "Job event streams (SSE) open in this process.")
+DOCUMENTS_UPLOADED = Counter(
+    "estate_bff_documents_uploaded_total", "Documents stored, by path (api: streamed through; direct: SAS).", ["path"]
+)
+DOCUMENT_BYTES_UPLOADED = Counter(
+    "estate_bff_document_bytes_uploaded_total", "Bytes of documents stored, by path.", ["path"]
+)
+DOCUMENT_UPLOAD_DURATION = Histogram(
+    "estate_bff_document_upload_duration_seconds",
+    "From the first byte read to the blob committed (api) or verified (direct), by path.",
+    ["path"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
+)
+UPLOADS_REFUSED = Counter(
+    "estate_bff_uploads_refused_total", "Uploads refused, by reason (the error's internal_code).", ["reason"]
+)

@@ -12,6 +12,7 @@ import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.blob_client import BlobService, create_blob_service
 from core.broker import JobStreamBroker, create_broker, worker_identity
 from core.change_events import ACCESS_CHANNEL, JOB_CHANNEL, READ_MODEL_CHANNEL, ChangeListener
 from core.database import (
@@ -40,6 +41,8 @@ class Resources:
     job_changes: ChangeListener
     read_model_changes: ChangeListener
     access_changes: ChangeListener
+    # The one Blob Storage client; its operations are repository.blob_store.BlobStore's.
+    blob_service: BlobService
     # The raw asyncpg pool (job polls in the API, job state changes in workers): start_raw_pool.
     raw_pool: asyncpg.Pool | None = None
     _broker_started: bool = field(default=False)
@@ -64,6 +67,7 @@ class Resources:
             job_changes=ChangeListener(redis, JOB_CHANNEL),
             read_model_changes=ChangeListener(redis, READ_MODEL_CHANNEL),
             access_changes=ChangeListener(redis, ACCESS_CHANNEL),
+            blob_service=create_blob_service(settings.azure),
         )
 
     async def start_producer(self) -> None:
@@ -85,4 +89,5 @@ class Resources:
             await self.broker.shutdown()
         await self.rate_limiter.close()
         await self.redis.aclose()
+        await self.blob_service.close()
         await self.engine.dispose()

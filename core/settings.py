@@ -116,6 +116,15 @@ class AzureSettings(_Group):
 
     connection_string: SecretStr = SecretStr(AZURITE_CONNECTION_STRING)
     container: str = "documents"
+    # Production without a key: the account's blob endpoint, reached with DefaultAzureCredential
+    # (managed identity) and user-delegation SAS; when set, the connection string is not used.
+    account_url: str = ""
+    # Uploads are staged in blocks of this size, at most this many in flight: memory per upload
+    # stays near block_size * (blocks_in_flight + 1) whatever the file size.
+    block_size_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=100 * 1024 * 1024)
+    blocks_in_flight: int = Field(default=4, ge=1, le=64)
+    # Lifetime of the SAS URLs handed to browsers (SPEC: at most 15 minutes).
+    sas_ttl_seconds: int = Field(default=900, ge=30, le=900)
 
 
 class VitecSettings(_Group):
@@ -252,7 +261,7 @@ class Settings(BaseModel):
             "VITEC_PASSWORD": (self.vitec.password, DEFAULT_VITEC_PASSWORD),
         }
         offending = [name for name, (value, default) in defaults.items() if value.get_secret_value() == default]
-        if AZURITE_ACCOUNT_KEY in self.azure.connection_string.get_secret_value():
+        if not self.azure.account_url and AZURITE_ACCOUNT_KEY in self.azure.connection_string.get_secret_value():
             offending.append("AZURE_STORAGE_CONNECTION_STRING")
         if offending:
             raise ValueError(f"production refuses default secrets: {', '.join(offending)}")

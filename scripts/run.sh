@@ -5,7 +5,9 @@
 #   2. reads .env (the environment wins over it, as in the application's settings);
 #   3. finds PostgreSQL and Redis: a service whose URL you set (environment or .env) is used as
 #      it is; otherwise the local default (127.0.0.1:5432 / :6379) when it answers, else a
-#      private instance under .run/ that this script starts now and stops on exit;
+#      private instance under .run/ that this script starts now and stops on exit; Blob Storage
+#      the same way (AZURE_STORAGE_CONNECTION_STRING or _ACCOUNT_URL set, else Azurite on
+#      127.0.0.1:10000, else a private Azurite from npm, scripts/azurite.sh, data in .run/azurite);
 #   4. creates and migrates the database and seeds the demo organization and admin;
 #   5. starts the processes of the Procfile named in RUN_PROCESSES with honcho.
 #
@@ -30,6 +32,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 HONCHO_PID=""
 STARTED_POSTGRES=0
 STARTED_REDIS=0
+STARTED_AZURITE=0
 PG_BIN=""
 
 # --- helpers -------------------------------------------------------------------------------
@@ -208,6 +211,7 @@ cleanup() {
         wait "$HONCHO_PID" 2>/dev/null || true
     fi
     if [[ $STARTED_REDIS -eq 1 ]]; then stop_private_redis; fi
+    if [[ $STARTED_AZURITE -eq 1 ]]; then say "stopping the private Azurite"; bash scripts/azurite.sh stop; fi
     if [[ $STARTED_POSTGRES -eq 1 ]]; then stop_private_postgres; fi
     exit "$rc"
 }
@@ -226,7 +230,7 @@ uv sync --frozen
 
 load_dotenv "$ROOT/.env"
 # An empty value counts as not set (the application would otherwise read it as an empty URL).
-for name in DATABASE_URL REDIS_URL; do
+for name in DATABASE_URL REDIS_URL AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_ACCOUNT_URL; do
     if [[ -z ${!name:-} ]]; then unset "$name"; fi
 done
 DATABASE_URL_EXPLICIT=0
@@ -282,6 +286,20 @@ elif [[ $RUN_PRIVATE_SERVICES != 1 ]] && cli wait-for redis --timeout 0; then
     say "Redis: the local default answers (127.0.0.1:6379)"
 else
     start_private_redis
+fi
+
+# --- 3c. Blob Storage --------------------------------------------------------------------------
+
+if [[ -n ${AZURE_STORAGE_ACCOUNT_URL:-} ]]; then
+    say "Blob Storage: $AZURE_STORAGE_ACCOUNT_URL (AZURE_STORAGE_ACCOUNT_URL, DefaultAzureCredential)"
+elif [[ -n ${AZURE_STORAGE_CONNECTION_STRING:-} ]]; then
+    say "Blob Storage: AZURE_STORAGE_CONNECTION_STRING is set"
+elif port_open 127.0.0.1 10000; then
+    say "Blob Storage: Azurite answers on 127.0.0.1:10000"
+else
+    say "starting a private Azurite on 127.0.0.1:10000 (data: .run/azurite)"
+    STARTED_AZURITE=1
+    bash scripts/azurite.sh start 10000
 fi
 
 # --- 4. database and seed ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from core.logging import get_logger
 from core.resources import Resources
 from repository.health import database_reachable, redis_reachable
+from service.blobs import blob_store
 
 logger = get_logger(__name__)
 
@@ -28,6 +29,7 @@ async def check_readiness(resources: Resources) -> dict[str, bool]:
     checks = {
         "postgres": lambda: database_reachable(resources.engine),
         "redis": lambda: redis_reachable(resources.redis),
+        "blob_storage": lambda: blob_store(resources).ping(),
     }
     results = await asyncio.gather(*(_probe(name, check) for name, check in checks.items()))
     return dict(zip(checks, results, strict=True))

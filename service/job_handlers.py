@@ -7,6 +7,8 @@ from typing import Any
 
 from core.settings import Settings
 from domain.jobs import JobKind
+from service.document_jobs import finalize as finalize_document
+from service.document_jobs import purge as purge_document
 from service.job_kinds import KINDS, JobKindSpec
 from service.maintenance import cleanup
 from service.scheduling import ScheduleScope
@@ -31,3 +33,5 @@ KINDS.register(
         dedupe_key=JobKind.VITEC_SYNC.value,
     )
 )
+KINDS.register(JobKindSpec(JobKind.DOCUMENTS_FINALIZE.value, finalize_document))
+KINDS.register(JobKindSpec(JobKind.DOCUMENTS_PURGE.value, purge_document))

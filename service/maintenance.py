@@ -12,6 +12,7 @@ from repository.job_queue import delete_dead_consumers
 from repository.jobs import JobRepository
 from repository.refresh_tokens import RefreshTokenRepository
 from repository.workers import live_workers
+from service.document_jobs import expire_pending_uploads
 from service.job_runner import JobContext
 from service.jobs import IdempotencyRequest, JobService, JobStart
 
@@ -28,7 +29,8 @@ async def request_cleanup(jobs: JobService, principal: Principal, idempotency: I
 
 
 async def cleanup(context: JobContext) -> dict[str, Any]:
-    """Expired refresh tokens and idempotency keys, finished jobs past retention, dead consumers."""
+    """Expired refresh tokens and idempotency keys, finished jobs past retention, direct uploads never
+    completed (and their blobs), dead consumers."""
     now = datetime.now(UTC)
     session, resources = context.session, context.resources
     retention = timedelta(days=resources.settings.jobs.retention_days)
@@ -37,7 +39,9 @@ async def cleanup(context: JobContext) -> dict[str, Any]:
     keys = await IdempotencyKeyRepository(session).delete_expired(now)
     await context.progress(50, "idempotency keys purged")
     jobs = await JobRepository(session).delete_finished_before(now - retention)
-    await context.progress(75, "finished jobs purged")
+    await context.progress(70, "finished jobs purged")
+    uploads = await expire_pending_uploads(session, resources)
+    await context.progress(80, "abandoned direct uploads removed")
     live = {worker_id for worker_id, _ in await live_workers(resources.redis)}
     consumers = await delete_dead_consumers(
         resources.redis, resources.settings.jobs, live, int(DEAD_CONSUMER_IDLE.total_seconds() * 1000)
@@ -47,4 +51,5 @@ async def cleanup(context: JobContext) -> dict[str, Any]:
         "idempotency_keys_deleted": keys,
         "jobs_deleted": jobs,
         "stream_consumers_deleted": consumers,
+        "pending_uploads_expired": uploads,
     }

@@ -21,10 +21,12 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from api.main import create_app
+from core.blob_client import create_blob_service
 from core.resources import Resources
 from core.settings import (
     AppSettings,
     AuthSettings,
+    AzureSettings,
     DatabaseSettings,
     Environment,
     JobSettings,
@@ -32,6 +34,8 @@ from core.settings import (
     Settings,
 )
 from repository.admin import create_database_if_missing, drop_database
+from repository.blob_store import BlobStore
+from tests.azurite import BlobEndpoint, start_blob_endpoint
 
 TEST_DATABASE_BASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/estate_bff_test"
@@ -54,7 +58,23 @@ def make_settings(**app_overrides: object) -> Settings:
             password_hash_parallelism=1,
         ),
         jobs=JobSettings(**TEST_JOB_SETTINGS),  # type: ignore[arg-type]
+        azure=blob_settings(),
     )
+
+
+# Set by the `blob_endpoint` fixture before any test builds settings.
+_BLOB_ENDPOINT: list[BlobEndpoint] = []
+
+
+def blob_settings(**overrides: object) -> AzureSettings:
+    assert _BLOB_ENDPOINT, "the blob_endpoint session fixture starts Blob Storage first"
+    values: dict[str, object] = {
+        "connection_string": _BLOB_ENDPOINT[0].connection_string,
+        "container": f"test-{RUN_ID}",
+        "account_url": "",
+        **overrides,
+    }
+    return AzureSettings(**values)  # type: ignore[arg-type]
 
 
 RUN_ID = uuid.uuid4().hex[:10]
@@ -80,8 +100,23 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def blob_endpoint() -> AsyncIterator[BlobEndpoint]:
+    """Blob Storage for the whole run; the run's container is deleted at the end."""
+    endpoint = await asyncio.to_thread(start_blob_endpoint, ROOT)
+    _BLOB_ENDPOINT.append(endpoint)
+    yield endpoint
+    azure = blob_settings()
+    service = create_blob_service(azure)
+    try:
+        await BlobStore(service, azure).delete_container()
+    finally:
+        await service.close()
+        endpoint.stop()
+
+
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def settings(blob_endpoint: BlobEndpoint) -> Settings:
     return make_settings()
 
 

@@ -81,6 +81,19 @@ def test_imports_follow_the_layer_rule(layer: str, path: Path) -> None:
     assert not wrong, f"{relative(path)}: " + "; ".join(wrong)
 
 
+# The SDK's types and errors stay behind the blob gateway; core only builds the one client.
+BLOB_SDK_MODULES = {"repository/blob_store.py", "core/blob_client.py"}
+
+
+def test_only_the_blob_gateway_uses_the_blob_sdk() -> None:
+    users = {
+        relative(path)
+        for _, path in FILES
+        if any(module.startswith("azure.storage.blob") for module, _ in imports(path))
+    }
+    assert users == BLOB_SDK_MODULES
+
+
 def test_only_the_unit_of_work_commits() -> None:
     committing = [relative(path) for _, path in FILES if re.search(r"\.commit\(", path.read_text())]
     assert committing == ["core/database.py"]

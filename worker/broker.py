@@ -20,6 +20,7 @@ from core.broker import JobStreamBroker, create_broker
 from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import get_settings
+from service.blobs import prepare_blob_storage
 from service.job_runner import JobRunner
 from service.metrics import refresh_queue_metrics
 from service.vitec_sync import close_vitec_clients
@@ -62,6 +63,7 @@ async def _refresh_metrics(resources: Resources) -> None:
 async def startup(state: TaskiqState, broker: JobStreamBroker) -> None:
     resources = Resources.build(settings, broker=broker)
     await resources.start_raw_pool()
+    await prepare_blob_storage(resources)
     state.resources = resources
     state.runner = JobRunner(resources)
     state.keep_alive = asyncio.create_task(_keep_alive(resources), name="worker-keep-alive")

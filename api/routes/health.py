@@ -41,7 +41,7 @@ async def metrics(resources: ResourcesDep) -> Response:
 
 @router.get("/readyz", response_model=ReadinessStatus, responses={503: {"model": ReadinessStatus}})
 async def readyz(resources: ResourcesDep) -> JSONResponse:
-    """Every backing service (PostgreSQL, Redis) answers; 503 names the ones that do not."""
+    """Every backing service (PostgreSQL, Redis, Blob Storage) answers; 503 names the ones that do not."""
     checks = await check_readiness(resources)
     ready = all(checks.values())
     body = ReadinessStatus(status="ok" if ready else "unavailable", checks=checks)

@@ -2,6 +2,7 @@
 
 from repository.models.auth_session import AuthSession
 from repository.models.base import Base, BaseTableModel
+from repository.models.document import Document
 from repository.models.idempotency_key import IdempotencyKey
 from repository.models.job import Job
 from repository.models.organization import Organization
@@ -22,6 +23,7 @@ __all__ = [
     "Base",
     "BaseTableModel",
     "Department",
+    "Document",
     "Employee",
     "Estate",
     "EstateBroker",

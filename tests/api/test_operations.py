@@ -19,7 +19,7 @@ async def test_healthz_and_readyz(client: AsyncClient) -> None:
 
     assert health.json() == {"status": "ok"}
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "checks": {"postgres": True, "redis": True}}
+    assert ready.json() == {"status": "ok", "checks": {"postgres": True, "redis": True, "blob_storage": True}}
 
 
 async def test_readyz_names_an_unreachable_redis() -> None:
@@ -30,7 +30,7 @@ async def test_readyz_names_an_unreachable_redis() -> None:
         response = await http.get("/readyz")
 
     assert response.status_code == 503
-    assert response.json()["checks"] == {"postgres": True, "redis": False}
+    assert response.json()["checks"] == {"postgres": True, "redis": False, "blob_storage": True}
 
 
 async def test_security_headers_and_a_generated_request_id(client: AsyncClient) -> None:

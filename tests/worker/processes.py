@@ -20,11 +20,15 @@ TEST_MODULE = "tests.worker.support"
 
 def service_env(settings: Settings, **overrides: str) -> dict[str, str]:
     """The environment a subprocess needs to join this test run's database, Redis and stream."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("JOB_", "DATABASE_", "REDIS_"))}
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("JOB_", "DATABASE_", "REDIS_", "AZURE_"))
+    }
     env.update(
         {
             "DATABASE_URL": settings.database.url,
             "REDIS_URL": settings.redis.url,
+            "AZURE_STORAGE_CONNECTION_STRING": settings.azure.connection_string.get_secret_value(),
+            "AZURE_STORAGE_CONTAINER": settings.azure.container,
             "JWT_SECRET": TEST_JWT_SECRET,
             "ENVIRONMENT": "test",
             "LOG_LEVEL": "INFO",
