@@ -217,7 +217,7 @@ async def test_a_raw_body_needs_a_filename(client: AsyncClient, broker_user: Sig
     [
         ("../../etc/passwd.pdf", "passwd.pdf"),
         ("C:\\Users\\meg\\salg.pdf", "salg.pdf"),
-        ("ond\x00fil\r\nX-Injected: 1.pdf", "ond fil X-Injected: 1.pdf"),
+        ("ond\x01fil\r\nX-Injected: 1.pdf", "ond fil X-Injected: 1.pdf"),
         ("a" * 1000 + ".pdf", "a" * 251 + ".pdf"),
     ],
 )
@@ -231,6 +231,16 @@ async def test_filenames_are_stored_safely_and_never_name_the_blob(
     document = await session.get(Document, uuid.UUID(response.json()["id"]))
     assert document is not None
     assert document.blob_name == blob_name_for(estate.organization_id, estate.id, document.id)
+
+
+async def test_a_filename_postgresql_cannot_store_is_refused_before_anything_is_stored(
+    client: AsyncClient, session: AsyncSession, broker_user: SignedIn, estate: Estate
+) -> None:
+    response = await upload(client, broker_user, estate, PDF, "ond\x00fil.pdf")
+
+    assert response.status_code == 422
+    assert response.json()["internal_code"] == "validation_error"
+    assert (await client.get(url(estate), headers=broker_user.headers)).json()["items"] == []
 
 
 async def test_another_organizations_estate_and_documents_are_not_found(
