@@ -6,6 +6,8 @@
 2. Jobs/s through the whole job wrapper (claim, trivial body, finish, ack) against plain taskiq
    no-op tasks on the same broker and worker. Target >= 0.5x.
 3. Enqueue-to-claim latency on an idle queue: p50 and p99 (target p99 < 100 ms).
+4. Report rendering (bench/reports.py): typst against reportlab on the prospectus with photos, one
+   core; PDF sizes; RSS over consecutive renders.
 
 Everything runs on this machine against its PostgreSQL and Redis, in a database and Redis index of
 the benchmark's own. Results: printed, and written to bench/out/latest.json.
@@ -33,6 +35,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, insert, select
 
+from bench.reports import report_lines, reports_benchmark
 from bench.vitec import start_simulator, sync_benchmarks
 from core.resources import Resources
 from core.security import TokenType
@@ -60,8 +63,10 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 # Rounds of plain tasks and wrapped jobs in the throughput benchmark.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-# Which parts to run (comma-separated): poll, jobs, vitec; all by default.
-ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec").split(",")))
+# Which parts to run (comma-separated): poll, jobs, vitec, reports; all by default.
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec,reports").split(",")))
+# Consecutive prospectus renders over which the renderer's RSS is watched.
+REPORT_RENDERS = int(os.environ.get("BENCH_REPORT_RENDERS", "1000"))
 CONNECTIONS = 64
 JWT_SECRET = "bench-jwt-secret-" + "b" * 32
 ENV = {
@@ -374,6 +379,8 @@ async def main() -> dict[str, Any]:
     results: dict[str, Any] = {}
     try:
         token, job_id = await prepare(resources)
+        if "reports" in ONLY:
+            results["reports"] = reports_benchmark(REPORT_RENDERS)
         if "poll" in ONLY:
             results["poll"] = await asyncio.to_thread(poll_benchmark, token, job_id)
         async with resources.session_factory() as session:
@@ -413,6 +420,8 @@ def report(results: dict[str, Any]) -> str:
         lines += _jobs_lines(results["jobs"])
     if "vitec" in results:
         lines += _vitec_lines(results["vitec"])
+    if "reports" in results:
+        lines += report_lines(results["reports"])
     return "\n".join(lines)
 
 

@@ -34,10 +34,13 @@ class ReportImage:
 
 @dataclass(frozen=True, slots=True)
 class ReportBroker:
+    """The broker a buyer contacts; `responsible` when in the responsible broker's role (else the main broker)."""
+
     name: str
     title: str | None = None
     email: str | None = None
     phone: str | None = None
+    responsible: bool = True
 
 
 @dataclass(frozen=True, slots=True)

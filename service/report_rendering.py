@@ -34,6 +34,7 @@ TEMPLATES = Path(__file__).resolve().parent / "report_templates"
 MAIN_IMAGE_PIXELS = 1400
 GALLERY_IMAGE_PIXELS = 800
 JPEG_QUALITY = 80
+LEAD_CHARACTERS = 420
 
 _local = threading.local()
 
@@ -132,6 +133,7 @@ def document(data: ReportData, images: list[dict[str, Any]]) -> dict[str, Any]:
         "price": fmt.price(estate.asking_price),
         "facts": [{"label": label, "value": value} for label, value in facts(data) if value],
         "description": description(estate.description),
+        "lead": lead(estate.description, estate.heading),
         "images": images,
         "broker": asdict(data.broker) if data.broker else None,
         "department": asdict(data.department) if data.department else None,
@@ -152,6 +154,17 @@ def description(html: str | None) -> list[dict[str, Any]]:
         else:
             grouped.append({"kind": "list", "items": [list(block.lines)]})
     return grouped
+
+
+def lead(html: str | None, heading: str | None, limit: int = LEAD_CHARACTERS) -> str | None:
+    """The description's opening, cut at a word near `limit` characters (the summary's one page has room
+    for no more); a paragraph that only repeats the heading is skipped."""
+    paragraphs = [" ".join(b.lines) for b in fmt.description_blocks(html) if b.kind == "paragraph"]
+    text = " ".join(p for p in paragraphs if p != heading)
+    if len(text) <= limit:
+        return text or None
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > 0 else limit].rstrip(" ,.;:\u2013-") + " \u2026"
 
 
 def facts(data: ReportData) -> list[tuple[str, str | None]]:

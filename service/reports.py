@@ -102,7 +102,10 @@ class ReportDataService:
                 if broker.role == role and broker.employee_id is not None:
                     employee = await self._estates.employee(broker.employee_id)
                     if employee is not None:
-                        return ReportBroker(employee.name, employee.title, employee.email, employee.mobile_phone)
+                        return ReportBroker(
+                            employee.name, employee.title, employee.email, employee.mobile_phone,
+                            responsible=role == BrokerRole.RESPONSIBLE_BROKER.value,
+                        )  # fmt: skip
         return None
 
 

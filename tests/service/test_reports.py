@@ -93,6 +93,7 @@ async def test_a_prospectus_gets_every_image_the_broker_and_the_department(
     assert employee is not None
     assert data.broker is not None
     assert (data.broker.name, data.broker.email) == (employee.name, employee.email)
+    assert data.broker.responsible is (contact.role is BrokerRole.RESPONSIBLE_BROKER)
     assert data.department is not None
     assert data.generated_at == NOW
 
