@@ -3,8 +3,11 @@ size, fonts embedded, and a clean document when data is missing."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -13,7 +16,12 @@ from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
 from domain.reports import ReportData, ReportImage, ReportTemplate
-from service.report_rendering import GALLERY_IMAGE_PIXELS, MAIN_IMAGE_PIXELS, render_report
+from service.report_rendering import (
+    GALLERY_IMAGE_PIXELS,
+    MAIN_IMAGE_PIXELS,
+    render_report,
+    render_report_in_thread,
+)
 from tests.factories.reports import report_data
 
 A4 = (595.28, 841.89)  # points
@@ -195,3 +203,30 @@ def test_estate_text_is_shown_as_text_never_read_as_markup() -> None:
     reader = read(render_report(ReportTemplate.SUMMARY, report_data(heading=heading)))
     assert heading in text_of(reader)
     assert len(reader.pages) == 1
+
+
+async def test_rendering_in_a_thread_leaves_the_event_loop_free() -> None:
+    """The worker heartbeats while a report renders: typst and Pillow release the GIL."""
+    data = report_data(images=20)
+    ticks: list[float] = []
+    rendering = asyncio.ensure_future(render_report_in_thread(ReportTemplate.PROSPECTUS, data))
+    started = last = time.perf_counter()
+    while not rendering.done():
+        await asyncio.sleep(0.005)
+        now = time.perf_counter()
+        ticks.append(now - last)
+        last = now
+    took = time.perf_counter() - started
+    assert len(read(await rendering).pages) > 1
+    # A render that held the GIL would leave one gap as long as itself.
+    assert max(ticks) < took / 3, (max(ticks), took)
+    assert len(ticks) >= 20
+
+
+def test_threads_render_side_by_side() -> None:
+    """Each thread has its own compiler: the worker may render several reports at once."""
+    datas = [report_data(images=2, street=f"Storgata {n}") for n in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pdfs = list(pool.map(lambda data: render_report(ReportTemplate.SUMMARY, data), datas))
+    for number, pdf in enumerate(pdfs):
+        assert f"Storgata {number}" in text_of(read(pdf))
