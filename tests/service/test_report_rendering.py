@@ -230,3 +230,8 @@ def test_threads_render_side_by_side() -> None:
         pdfs = list(pool.map(lambda data: render_report(ReportTemplate.SUMMARY, data), datas))
     for number, pdf in enumerate(pdfs):
         assert f"Storgata {number}" in text_of(read(pdf))
+
+
+def test_the_same_data_renders_the_same_bytes(data: ReportData) -> None:
+    """So a rendered report can be stored content-addressed, and a re-run of its job changes nothing."""
+    assert render_report(ReportTemplate.SUMMARY, data) == render_report(ReportTemplate.SUMMARY, data)
