@@ -45,8 +45,9 @@ def photo(seed: int, size: tuple[int, int] = (2400, 1600)) -> bytes:
     return out.getvalue()
 
 
-def report_data(images: int = 6, **estate: Any) -> ReportData:
-    """A flat on Grünerløkka with `images` photos, its broker and department; `estate` overrides facts."""
+def report_data(images: int = 6, first_photo: int = 0, **estate: Any) -> ReportData:
+    """A flat on Grünerløkka with `images` photos (seeds from `first_photo` on), its broker and department;
+    `estate` overrides facts."""
     facts = ReportEstate(
         assignment_number="1-0142/26",
         status="for_sale",
@@ -67,7 +68,7 @@ def report_data(images: int = 6, **estate: Any) -> ReportData:
     )
     return ReportData(
         estate=replace(facts, **estate),
-        images=tuple(ReportImage(photo(n), CAPTIONS[n % len(CAPTIONS)]) for n in range(images)),
+        images=tuple(ReportImage(photo(first_photo + n), CAPTIONS[n % len(CAPTIONS)]) for n in range(images)),
         broker=ReportBroker("Åse Kjærstad Bråten", "Eiendomsmegler MNEF", "ase.braten@example.no", "+47 912 34 567"),
         department=ReportDepartment(
             "Løkka Eiendom AS", "post@lokka.example.no", "+47 22 00 11 22", "Thorvald Meyers gate 45", "0555", "Oslo"
