@@ -53,7 +53,8 @@ def render_report(template: ReportTemplate, data: ReportData) -> bytes:
             sys_inputs={"data": json.dumps(document(data, images))},
             timestamp=data.generated_at,
         )
-    assert isinstance(pdf, bytes)  # one output file, no `output` path: typst answers the bytes
+    if not isinstance(pdf, bytes):  # PDF is one file: typst answers a list for paged formats only
+        raise TypeError(f"typst answered {type(pdf).__name__}, not the PDF's bytes")
     return pdf
 
 
