@@ -10,6 +10,8 @@
 5. (uploads) 1 GiB streamed through the API into Azurite: the API's peak RSS growth (target
    <= 50 MB) and throughput against the SDK's own upload_blob in the same run (target >= 0.7x).
 6. (sse) SSE fan-out: one job change to 1 000 open event streams (`bench/sse.py`; target < 250 ms).
+7. (reports) Report rendering (bench/reports.py): typst against reportlab on the prospectus with
+   photos, one core; PDF sizes; RSS over consecutive renders.
 
 Everything runs on this machine against its PostgreSQL and Redis, in a database and Redis index of
 the benchmark's own. Results: printed, and written to bench/out/latest.json.
@@ -37,6 +39,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, insert, select
 
+from bench.reports import report_lines, reports_benchmark
 from bench.sse import report_lines as sse_lines
 from bench.sse import sse_benchmark
 from bench.uploads import Harness, upload_benchmark, upload_lines
@@ -67,8 +70,10 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 # Rounds of plain tasks and wrapped jobs in the throughput benchmark.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-# Which parts to run (comma-separated): poll, jobs, vitec, uploads, sse; all by default.
-ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec,uploads,sse").split(",")))
+# Which parts to run (comma-separated): poll, jobs, vitec, uploads, sse, reports; all by default.
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec,uploads,sse,reports").split(",")))
+# Consecutive prospectus renders over which the renderer's RSS is watched.
+REPORT_RENDERS = int(os.environ.get("BENCH_REPORT_RENDERS", "1000"))
 CONNECTIONS = 64
 JWT_SECRET = "bench-jwt-secret-" + "b" * 32
 ENV = {
@@ -393,6 +398,8 @@ async def main() -> dict[str, Any]:
     results: dict[str, Any] = {}
     try:
         token, job_id = await prepare(resources)
+        if "reports" in ONLY:
+            results["reports"] = reports_benchmark(REPORT_RENDERS)
         if "poll" in ONLY:
             results["poll"] = await asyncio.to_thread(poll_benchmark, token, job_id)
         async with resources.session_factory() as session:
@@ -441,6 +448,8 @@ def report(results: dict[str, Any]) -> str:
         lines += sse_lines(results["sse"])
     if "uploads" in results:
         lines += upload_lines(results["uploads"])
+    if "reports" in results:
+        lines += report_lines(results["reports"])
     return "\n".join(lines)
 
 

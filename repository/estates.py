@@ -130,6 +130,9 @@ class EstateRepository:
     async def department(self, department_id: uuid.UUID | None) -> Department | None:
         return None if department_id is None else await self.session.get(Department, department_id)
 
+    async def employee(self, employee_id: uuid.UUID) -> Employee | None:
+        return await self.session.get(Employee, employee_id)
+
     async def departments_page(
         self, organization_id: uuid.UUID, *, limit: int, after: TimeKey | None
     ) -> Sequence[Department]:

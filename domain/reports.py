@@ -1,0 +1,86 @@
+"""PDF reports of an estate: which templates exist and the data a report is rendered from.
+
+A `ReportData` holds everything a template shows, images as bytes included, so rendering needs no
+I/O and can run in a thread or another process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class ReportTemplate(StrEnum):
+    """`prospectus`: several pages a broker hands a buyer; `summary`: one page."""
+
+    PROSPECTUS = "prospectus"
+    SUMMARY = "summary"
+
+    @property
+    def gallery(self) -> bool:
+        """Whether the template shows every image (else only the main one)."""
+        return self is ReportTemplate.PROSPECTUS
+
+
+@dataclass(frozen=True, slots=True)
+class ReportImage:
+    """An image as stored (any size or format Pillow reads) and its caption."""
+
+    content: bytes
+    caption: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportBroker:
+    """The broker a buyer contacts; `responsible` when in the responsible broker's role (else the main broker)."""
+
+    name: str
+    title: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    responsible: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ReportDepartment:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    street: str | None = None
+    zip_code: str | None = None
+    city: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportEstate:
+    """The estate's facts from the read model; `description` is Vitec's HTML."""
+
+    assignment_number: str | None
+    status: str
+    estate_type: str
+    street: str | None
+    zip_code: str | None
+    city: str | None
+    heading: str | None
+    description: str | None
+    asking_price: Decimal | None
+    primary_area: Decimal | None
+    usable_area: Decimal | None
+    rooms: int | None
+    bedrooms: int | None
+    construction_year: int | None
+    energy_letter: str | None
+    changed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything one report shows; `images` in the estate's order, the first is the main image."""
+
+    estate: ReportEstate
+    images: tuple[ReportImage, ...]
+    broker: ReportBroker | None
+    department: ReportDepartment | None
+    generated_at: datetime

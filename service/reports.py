@@ -1,0 +1,143 @@
+"""Loading what a report shows: the estate, its images, its broker and its department, from the
+read model of the caller's organization, with image bytes from an `ImageSource`.
+
+Today images come from Vitec (`VitecImages`, through the process's shared client, so inside its
+request budget). When images are mirrored into Blob Storage, a source that reads the mirror and
+falls back to Vitec is passed instead; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.resources import Resources
+from domain.reports import ReportBroker, ReportData, ReportDepartment, ReportEstate, ReportImage, ReportTemplate
+from domain.vitec import BrokerRole, EstateNotFoundError, VitecNotFoundError
+from repository.estates import BrokerOnEstate, EstateRepository
+from repository.models import Department, Estate, EstateImage
+from repository.organizations import OrganizationRepository
+from repository.vitec.client import VitecClient
+from service.vitec_sync import vitec_client
+
+# Images fetched at once for one report; the Vitec client's shared limits still apply across processes.
+IMAGE_CONCURRENCY = 4
+# Whose contact card a report shows, in order of preference.
+CONTACT_ROLES = (BrokerRole.RESPONSIBLE_BROKER.value, BrokerRole.MAIN_BROKER.value)
+
+
+class ImageSource(Protocol):
+    """Where an estate image's bytes come from; None when the image is gone."""
+
+    async def fetch(self, installation: str, estate: Estate, image: EstateImage) -> bytes | None: ...
+
+
+class VitecImages:
+    """Image bytes read from the Vitec Hub through the shared client (rate limit, concurrency, circuit)."""
+
+    def __init__(self, client: VitecClient) -> None:
+        self._client = client
+
+    async def fetch(self, installation: str, estate: Estate, image: EstateImage) -> bytes | None:
+        try:
+            binary = await self._client.get_estate_image(installation, estate.vitec_id, image.vitec_id)
+        except VitecNotFoundError:
+            return None  # removed in Vitec since the last sync: the report goes without it
+        return binary.content
+
+
+class ReportDataService:
+    """Builds the `ReportData` of one estate of an organization."""
+
+    def __init__(self, session: AsyncSession, resources: Resources, images: ImageSource | None = None) -> None:
+        self._estates = EstateRepository(session)
+        self._organizations = OrganizationRepository(session)
+        self._images = images or VitecImages(vitec_client(resources))
+
+    async def load(
+        self, organization_id: uuid.UUID, estate_id: uuid.UUID, template: ReportTemplate, *, now: datetime
+    ) -> ReportData:
+        """The estate's report data; a deleted estate or another organization's is not found."""
+        estate = await self._estates.get(organization_id, estate_id)
+        organization = await self._organizations.get(organization_id)
+        if estate is None or organization is None:
+            raise EstateNotFoundError
+        rows = list(await self._estates.images(estate.id))
+        images = await self._fetch_images(
+            organization.vitec_installation_id, estate, rows if template.gallery else rows[:1]
+        )
+        return ReportData(
+            estate=_estate(estate),
+            images=images,
+            broker=await self._broker(await self._estates.brokers(estate.id)),
+            department=_department(await self._estates.department(estate.department_id)),
+            generated_at=now,
+        )
+
+    async def _fetch_images(
+        self, installation: str, estate: Estate, rows: Sequence[EstateImage]
+    ) -> tuple[ReportImage, ...]:
+        limit = asyncio.Semaphore(IMAGE_CONCURRENCY)
+
+        async def fetch(row: EstateImage) -> bytes | None:
+            async with limit:
+                return await self._images.fetch(installation, estate, row)
+
+        contents = await asyncio.gather(*(fetch(row) for row in rows))
+        return tuple(
+            ReportImage(content, row.description or row.category)
+            for row, content in zip(rows, contents, strict=True)
+            if content is not None
+        )
+
+    async def _broker(self, brokers: Sequence[BrokerOnEstate]) -> ReportBroker | None:
+        """The responsible broker, else the main broker, among those synced as employees."""
+        for role in CONTACT_ROLES:
+            for broker in brokers:
+                if broker.role == role and broker.employee_id is not None:
+                    employee = await self._estates.employee(broker.employee_id)
+                    if employee is not None:
+                        return ReportBroker(
+                            employee.name, employee.title, employee.email, employee.mobile_phone,
+                            responsible=role == BrokerRole.RESPONSIBLE_BROKER.value,
+                        )  # fmt: skip
+        return None
+
+
+def _estate(estate: Estate) -> ReportEstate:
+    return ReportEstate(
+        assignment_number=estate.assignment_number,
+        status=estate.status,
+        estate_type=estate.estate_type,
+        street=estate.street,
+        zip_code=estate.zip_code,
+        city=estate.city,
+        heading=estate.heading,
+        description=estate.description,
+        asking_price=estate.asking_price,
+        primary_area=estate.primary_area,
+        usable_area=estate.usable_area,
+        rooms=estate.rooms,
+        bedrooms=estate.bedrooms,
+        construction_year=estate.construction_year,
+        energy_letter=estate.energy_letter,
+        changed_at=estate.vitec_changed_at,
+    )
+
+
+def _department(department: Department | None) -> ReportDepartment | None:
+    if department is None:
+        return None
+    return ReportDepartment(
+        name=department.market_name or department.name,
+        email=department.email,
+        phone=department.phone,
+        street=department.street,
+        zip_code=department.zip_code,
+        city=department.city,
+    )
