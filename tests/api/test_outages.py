@@ -72,10 +72,10 @@ async def test_postgres_down_is_a_503_with_retry_after_and_readiness_names_it_al
         assert 1 <= int(response.headers["retry-after"]) <= 30
         assert response.headers["content-type"] == "application/problem+json"
     assert ready.status_code == 503
-    assert ready.json()["checks"] == {"postgres": False, "redis": True}
+    assert ready.json()["checks"] == {"postgres": False, "redis": True, "blob_storage": True}
 
     back = await http.get("/api/v1/estates", params={"limit": 7}, headers=headers)
     started = await http.post("/api/v1/sync/vitec", json={"mode": "full"}, headers=headers)
     assert back.status_code == 200
     assert started.status_code == 202
-    assert (await http.get("/readyz")).json()["checks"] == {"postgres": True, "redis": True}
+    assert (await http.get("/readyz")).json()["checks"] == {"postgres": True, "redis": True, "blob_storage": True}

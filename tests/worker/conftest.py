@@ -59,7 +59,9 @@ async def sweeper(live: Resources) -> AsyncIterator[None]:
         await task
 
 
-async def wait_registered(live: Resources, name: str, seconds: float = 20) -> None:
+# Generous: it bounds a failure, it measures nothing; a worker imports the whole app and the Azure SDK
+# before it registers, which takes long on a busy shared machine.
+async def wait_registered(live: Resources, name: str, seconds: float = 60) -> None:
     async def registered() -> bool:
         return name in {worker_id for worker_id, _ in await live_workers(live.redis)}
 
