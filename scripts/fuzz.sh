@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make fuzz`: schemathesis over the whole OpenAPI of a running API, signed in, with every check.
 #
-# Starts its own world and removes it again: a fresh database (migrated, seeded), a Vitec
-# simulator, a worker that runs one full sync (so estates, images and jobs exist for the stateful
+# Starts its own world and removes it again: a fresh database (migrated, seeded), a private
+# Azurite (Blob Storage), a Vitec simulator, a worker that runs one full sync (so estates, images and jobs exist for the stateful
 # phase to reach), and the API on a free port. Needs PostgreSQL on 127.0.0.1:5432 and Redis on
 # 127.0.0.1:6379, as the tests do. Passes with 0 server errors and 0 failed checks.
 #
@@ -21,6 +21,7 @@ LOG_DIR="$(mktemp -d -t estate-bff-fuzz.XXXXXX)"
 free_port() { uv run python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 API_PORT=$(free_port)
 SIMULATOR_PORT=$(free_port)
+AZURITE_PORT=$(free_port)
 API="http://127.0.0.1:$API_PORT"
 
 # Only this run's names: a run never meets the tests, `make run` or another fuzz run.
@@ -63,6 +64,16 @@ wait_http() {  # url: until it answers, at most 60 s
     done
     die "$1 does not answer (logs: $LOG_DIR)"
 }
+
+say "a private Azurite on 127.0.0.1:$AZURITE_PORT"
+bash scripts/azurite.sh ensure
+start azurite bash scripts/azurite.sh exec "$AZURITE_PORT" "$LOG_DIR/azurite"
+AZURE_STORAGE_CONNECTION_STRING=$(uv run python -c 'import sys; from core.settings import AZURITE_CONNECTION_STRING as s; print(s.replace(":10000/", f":{sys.argv[1]}/"))' "$AZURITE_PORT")
+export AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_CONTAINER="fuzz-$RUN_ID"
+for ((tries = 0; tries < 120; tries++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$AZURITE_PORT") 2>/dev/null && break
+    sleep 0.5
+done
 
 say "database, migrations, seed"
 uv run python -m cli ensure-database >/dev/null

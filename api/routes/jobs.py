@@ -127,6 +127,18 @@ async def _event_stream(states: AsyncGenerator[JobLike]) -> AsyncIterator[bytes]
             yield _event(job)
 
 
+# One event as a client's EventSource sees it (schemathesis checks each event against this).
+_SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "The job's version."},
+        "event": {"type": "string"},
+        "data": {"type": "string", "contentMediaType": "application/json", "description": "As `GET /jobs/{id}`."},
+    },
+    "required": ["data"],
+}
+
+
 @router.get(
     "/{job_id}/events",
     response_class=EventSourceResponse,
@@ -134,7 +146,7 @@ async def _event_stream(states: AsyncGenerator[JobLike]) -> AsyncIterator[bytes]
         200: {
             "description": "`text/event-stream`: one event per state (`data` as in `GET /jobs/{id}`, `id` the "
             "job's version), `:` keep-alive comments; it ends after a final state.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": _SSE_EVENT}},
         },
         204: {"description": "`Last-Event-ID` is the job's final state: nothing more will come."},
         **error_responses(*AUTH_ERRORS, JobNotFoundError),
@@ -145,12 +157,14 @@ async def follow_job(
     principal: CurrentPrincipal,
     poller: JobPollerDep,
     feeds: JobFeedsDep,
-    last_event_id: Annotated[int | None, Header(ge=0, description="The `id` of the last event received.")] = None,
+    last_event_id: Annotated[
+        str | None, Header(pattern=r"^[0-9]{1,18}$", description="The `id` of the last event received.")
+    ] = None,
 ) -> Response:
     """The job's state as Server-Sent Events: at once, then after every change, until it has finished.
     Reconnecting with `Last-Event-ID` resumes after that version."""
     job = await poller.read(principal, job_id)
-    after = resume_after(job, last_event_id)
+    after = resume_after(job, None if last_event_id is None else int(last_event_id))
     if nothing_left(job, after):
         # EventSource reconnects after a stream ends, but never after a 204.
         return Response(status_code=status.HTTP_204_NO_CONTENT)
