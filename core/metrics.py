@@ -23,3 +23,9 @@ HTTP_REQUEST_DURATION = Histogram(
     ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+MIRROR_IMAGES = Counter(
+    "estate_bff_mirror_images_total",
+    "Estate images handled by blobs.mirror, by outcome: mirrored (uploaded), skipped (fetched again, bytes "
+    "already stored), failed (gone at Vitec or too large).",
+    ["outcome"],
+)
