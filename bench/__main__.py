@@ -6,6 +6,10 @@
 2. Jobs/s through the whole job wrapper (claim, trivial body, finish, ack) against plain taskiq
    no-op tasks on the same broker and worker. Target >= 0.5x.
 3. Enqueue-to-claim latency on an idle queue: p50 and p99 (target p99 < 100 ms).
+4. Vitec (bench/vitec.py): a full sync's and an incremental sync's use of the request budget, the
+   estate list against hello.
+5. Mirror (bench/mirror.py): 1 000 images of 10 KiB into Blob Storage, share of the Vitec budget used
+   (target >= 0.8).
 
 Everything runs on this machine against its PostgreSQL and Redis, in a database and Redis index of
 the benchmark's own. Results: printed, and written to bench/out/latest.json.
@@ -33,6 +37,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, insert, select
 
+from bench.mirror import mirror_benchmark, mirror_lines
 from bench.vitec import start_simulator, sync_benchmarks
 from core.resources import Resources
 from core.security import TokenType
@@ -60,8 +65,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 # Rounds of plain tasks and wrapped jobs in the throughput benchmark.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-# Which parts to run (comma-separated): poll, jobs, vitec; all by default.
-ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec").split(",")))
+# Which parts to run (comma-separated): poll, jobs, vitec, mirror; all by default.
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec,mirror").split(",")))
 CONNECTIONS = 64
 JWT_SECRET = "bench-jwt-secret-" + "b" * 32
 ENV = {
@@ -394,6 +399,8 @@ async def main() -> dict[str, Any]:
                 simulator.wait(10)
             vitec["estate_list"] = await estate_list_benchmark(resources, vitec_organization)
             results["vitec"] = vitec
+        if "mirror" in ONLY:
+            results["mirror"] = await mirror_benchmark(bench_settings(), str(ROOT), free_port())
     finally:
         await resources.redis.delete(ENV["JOB_STREAM"])
         await resources.close()
@@ -413,6 +420,8 @@ def report(results: dict[str, Any]) -> str:
         lines += _jobs_lines(results["jobs"])
     if "vitec" in results:
         lines += _vitec_lines(results["vitec"])
+    if "mirror" in results:
+        lines += mirror_lines(results["mirror"])
     return "\n".join(lines)
 
 

@@ -70,9 +70,9 @@ class EstateImageRepository:
         return int(await self.session.scalar(statement) or 0)
 
     async def unmirrored(
-        self, organization_id: uuid.UUID, *, skip: Collection[uuid.UUID], limit: int
+        self, organization_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
     ) -> list[ImageToMirror]:
-        """Up to `limit` images to mirror, except `skip` (those that failed in this run)."""
+        """The next `limit` images to mirror, in id order after `after` (keyset pages)."""
         statement = (
             select(
                 EstateImage.id, Estate.vitec_id, EstateImage.vitec_id, EstateImage.vitec_changed_at,
@@ -86,8 +86,8 @@ class EstateImageRepository:
             .order_by(EstateImage.id)
             .limit(limit)
         )  # fmt: skip
-        if skip:
-            statement = statement.where(EstateImage.id.not_in(list(skip)))
+        if after is not None:
+            statement = statement.where(EstateImage.id > after)
         return [ImageToMirror(*row) for row in await self.session.execute(statement)]
 
     async def record_mirrored(self, images: Collection[MirroredImage]) -> set[uuid.UUID]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from core.logging import get_logger
 from core.metrics import MIRROR_IMAGES
@@ -41,7 +41,6 @@ logger = get_logger(__name__)
 
 BATCH = 100
 BLOB_PREFIX = "vitec-images"
-T = TypeVar("T")
 
 
 def image_blob_name(organization_id: uuid.UUID, sha256: str) -> str:
@@ -85,25 +84,47 @@ async def mirror(context: JobContext) -> dict[str, Any]:
 
 
 async def _mirror_all(context: JobContext, mirror: _ImageMirror, waiting: int) -> None:
-    organization_id = mirror.organization_id
-    # Failed here, or changed by a sync while being fetched: not again in this run (the next sync's
-    # mirror takes them up), so the run always ends.
-    passed: set[uuid.UUID] = set()
-    concurrency = context.resources.settings.vitec.mirror_concurrency
-    while True:
-        async with transaction(context.resources) as session:
-            batch = await EstateImageRepository(session).unmirrored(organization_id, skip=passed, limit=BATCH)
-        if not batch:
-            return
-        stored = [image for image in await _bounded([mirror.bind(image) for image in batch], concurrency) if image]
-        recorded: set[uuid.UUID] = set()
-        if stored:
-            async with transaction(context.resources) as session:
-                recorded = await EstateImageRepository(session).record_mirrored(stored)
-                notify_read_model_after_commit(session, organization_id)  # cached pages get the SAS URLs
-        passed.update(image.id for image in batch if image.id not in recorded)
+    """One pass over the images waiting, in id order: a few workers fetch and store while the next
+    page is read, and what they stored is recorded every BATCH images. No batch waits for its
+    slowest image, so the Vitec budget stays in use. An image a sync changes behind the pass is
+    left to the mirror that sync's successor starts."""
+    resources = context.resources
+    concurrency = resources.settings.vitec.mirror_concurrency
+    queue: asyncio.Queue[ImageToMirror | None] = asyncio.Queue(maxsize=2 * concurrency)
+    stored: list[MirroredImage] = []
+
+    async def feed() -> None:
+        after: uuid.UUID | None = None
+        while True:
+            async with transaction(resources) as session:
+                page = await EstateImageRepository(session).unmirrored(mirror.organization_id, after=after, limit=BATCH)
+            for image in page:
+                await queue.put(image)
+            if len(page) < BATCH:
+                break
+            after = page[-1].id
+        for _ in range(concurrency):
+            await queue.put(None)
+
+    async def record() -> None:
+        batch = stored[:]
+        stored.clear()
+        if batch:
+            async with transaction(resources) as session:
+                await EstateImageRepository(session).record_mirrored(batch)
+                notify_read_model_after_commit(session, mirror.organization_id)  # cached pages get the SAS URLs
         total = max(waiting, mirror.tally.handled)
         await context.progress(99 * mirror.tally.handled // max(1, total), f"images {mirror.tally.handled} of {total}")
+
+    async def work() -> None:
+        while (image := await queue.get()) is not None:
+            if (done := await mirror.one(image)) is not None:
+                stored.append(done)
+            if len(stored) >= BATCH:
+                await record()
+
+    await _all_or_none([feed, *(work for _ in range(concurrency))])
+    await record()
 
 
 class _ImageMirror:
@@ -116,9 +137,6 @@ class _ImageMirror:
         self._client = vitec_client(resources)
         self._store = blob_store(resources)
         self._max_bytes = resources.settings.vitec.image_max_bytes
-
-    def bind(self, image: ImageToMirror) -> Callable[[], Awaitable[MirroredImage | None]]:
-        return lambda: self.one(image)
 
     async def one(self, image: ImageToMirror) -> MirroredImage | None:
         """What was stored for the image; None when Vitec no longer has it or it is too large."""
@@ -141,17 +159,11 @@ class _ImageMirror:
         return MirroredImage(image.id, image.vitec_changed_at, name, content_type, len(binary.content), sha256)
 
 
-async def _bounded(calls: Sequence[Callable[[], Awaitable[T]]], limit: int) -> list[T]:
-    """Run the calls, at most `limit` at once; on the first error the others are cancelled."""
-    slots = asyncio.Semaphore(limit)
-
-    async def run(call: Callable[[], Awaitable[T]]) -> T:
-        async with slots:
-            return await call()
-
-    tasks = [asyncio.create_task(run(call)) for call in calls]
+async def _all_or_none(calls: Sequence[Callable[[], Coroutine[Any, Any, None]]]) -> None:
+    """Run the calls concurrently; on the first error the others are cancelled and it propagates."""
+    tasks = [asyncio.create_task(call()) for call in calls]
     try:
-        return await asyncio.gather(*tasks)
+        await asyncio.gather(*tasks)
     except BaseException:
         for task in tasks:
             task.cancel()
