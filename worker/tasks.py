@@ -12,7 +12,6 @@ from core.logging import get_logger
 from core.settings import get_settings
 from domain.jobs import JobKind
 from service.image_mirror import mirror as mirror_images
-from service.images import MIRROR_DEDUPE_KEY
 from service.job_runner import JobHandler, JobRunner
 from service.maintenance import cleanup
 from service.scheduling import ScheduleScope
@@ -69,6 +68,4 @@ register_job_task(
     scope=ScheduleScope.ORGANIZATION,
     dedupe_key=JobKind.VITEC_SYNC.value,
 )
-register_job_task(
-    broker, JobKind.BLOBS_MIRROR, mirror_images, scope=ScheduleScope.ORGANIZATION, dedupe_key=MIRROR_DEDUPE_KEY
-)
+register_job_task(broker, JobKind.BLOBS_MIRROR, mirror_images)
