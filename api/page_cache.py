@@ -4,13 +4,17 @@ model changes.
 The read model changes only when a sync commits, and the sync then announces the organization on
 the read-model channel (`service.dispatch.notify_read_model_after_commit`); this process's listener
 calls `invalidate`. A TTL bounds how long a page can outlive a lost notification, and a size in
-bytes bounds the memory it takes.
+bytes bounds the memory it takes. A page holding SAS URLs (mirrored thumbnails) also ends a margin
+before the first of them expires.
 """
 
 from __future__ import annotations
 
+import math
+import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from cachetools import TTLCache
@@ -18,6 +22,8 @@ from cachetools import TTLCache
 from domain.jobs import JobKind, JobStatus
 
 PageKey = tuple[uuid.UUID, str, bytes]
+# What a page's reader is left, at the least, to use the SAS URLs in a page served from the cache.
+SAS_MARGIN = timedelta(seconds=60)
 
 
 class PageCache:
@@ -29,20 +35,44 @@ class PageCache:
 
     def __init__(self, ttl_seconds: float, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.enabled = ttl_seconds > 0
-        self._pages: TTLCache[PageKey, bytes] = TTLCache(maxsize=max_bytes, ttl=max(ttl_seconds, 1), getsizeof=len)
+        # Each page with its own deadline (monotonic) besides the TTL: the expiry of the SAS URLs in it.
+        self._pages: TTLCache[PageKey, tuple[bytes, float]] = TTLCache(
+            maxsize=max_bytes, ttl=max(ttl_seconds, 1), getsizeof=lambda page: len(page[0])
+        )
         # Moves on every invalidation: a read that raced one must not store what it read.
         self.epoch = 0
 
     def get(self, organization_id: uuid.UUID, path: str, query: bytes) -> bytes | None:
-        return self._pages.get((organization_id, path, query))
+        key = (organization_id, path, query)
+        page = self._pages.get(key)
+        if page is None:
+            return None
+        if time.monotonic() >= page[1]:
+            self._pages.pop(key, None)
+            return None
+        return page[0]
 
     def holds(self, organization_id: uuid.UUID) -> bool:
         """Whether any page of the organization is cached."""
         return any(key[0] == organization_id for key in list(self._pages.keys()))
 
-    def put(self, organization_id: uuid.UUID, path: str, query: bytes, body: bytes, epoch: int) -> None:
-        if self.enabled and epoch == self.epoch and len(body) <= self._pages.maxsize:
-            self._pages[(organization_id, path, query)] = body
+    def put(
+        self,
+        organization_id: uuid.UUID,
+        path: str,
+        query: bytes,
+        body: bytes,
+        epoch: int,
+        urls_expire_at: datetime | None = None,
+    ) -> None:
+        """Keep a page; one holding SAS URLs only until `SAS_MARGIN` before the first of them
+        expires, so a page from the cache always leaves its reader that long to fetch its images."""
+        deadline = math.inf
+        if urls_expire_at is not None:
+            deadline = time.monotonic() + (urls_expire_at - datetime.now(UTC) - SAS_MARGIN).total_seconds()
+        stale = deadline <= time.monotonic()
+        if self.enabled and not stale and epoch == self.epoch and len(body) <= self._pages.maxsize:
+            self._pages[(organization_id, path, query)] = (body, deadline)
 
     def invalidate(self, organization_id: uuid.UUID | None) -> None:
         """Forget one organization's pages, or every page (None) when changes may have been missed."""

@@ -12,6 +12,8 @@
 6. (sse) SSE fan-out: one job change to 1 000 open event streams (`bench/sse.py`; target < 250 ms).
 7. (reports) Report rendering (bench/reports.py): typst against reportlab on the prospectus with
    photos, one core; PDF sizes; RSS over consecutive renders.
+8. (mirror) Mirror (bench/mirror.py): 1 000 images of 10 KiB into Blob Storage, share of the Vitec
+   budget used (target >= 0.8).
 
 Everything runs on this machine against its PostgreSQL and Redis, in a database and Redis index of
 the benchmark's own. Results: printed, and written to bench/out/latest.json.
@@ -39,6 +41,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, insert, select
 
+from bench.mirror import mirror_lines
 from bench.reports import report_lines, reports_benchmark
 from bench.sse import report_lines as sse_lines
 from bench.sse import sse_benchmark
@@ -70,8 +73,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 # Rounds of plain tasks and wrapped jobs in the throughput benchmark.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-# Which parts to run (comma-separated): poll, jobs, vitec, uploads, sse, reports; all by default.
-ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec,uploads,sse,reports").split(",")))
+# Which parts to run (comma-separated): poll, jobs, vitec, uploads, sse, reports, mirror; all by default.
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec,uploads,sse,reports,mirror").split(",")))
 # Consecutive prospectus renders over which the renderer's RSS is watched.
 REPORT_RENDERS = int(os.environ.get("BENCH_REPORT_RENDERS", "1000"))
 CONNECTIONS = 64
@@ -450,6 +453,8 @@ def report(results: dict[str, Any]) -> str:
         lines += upload_lines(results["uploads"])
     if "reports" in results:
         lines += report_lines(results["reports"])
+    if "mirror" in results:
+        lines += mirror_lines(results["mirror"])
     return "\n".join(lines)
 
 

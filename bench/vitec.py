@@ -26,8 +26,11 @@ BUDGET = int(os.environ.get("BENCH_VITEC_BUDGET", "200"))  # requests per second
 INSTALLATION = "BENCHVITEC"
 
 
-def start_simulator(port: int, root: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SIMULATOR_INSTALLATIONS": INSTALLATION, "SIMULATOR_ESTATES": str(ESTATES)}
+def start_simulator(
+    port: int, root: str, *, installation: str = INSTALLATION, estates: int = ESTATES, image_bytes: int = 0
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SIMULATOR_INSTALLATIONS": installation, "SIMULATOR_ESTATES": str(estates),
+           "SIMULATOR_IMAGE_BYTES": str(image_bytes)}  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "vitec_simulator.app:app", "--port", str(port), "--log-level", "warning"],
         cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -59,7 +62,7 @@ async def _run_sync(resources: Resources, organization_id: uuid.UUID, mode: str)
 
 async def sync_benchmarks(settings: Settings, url: str) -> tuple[dict[str, Any], uuid.UUID]:
     vitec = VitecSettings(base_url=url, rate_limit=f"{BUDGET}/second", max_concurrency=16, max_connections=16,
-                          cache_ttl_seconds=0)  # fmt: skip
+                          cache_ttl_seconds=0, mirror_images=False)  # fmt: skip
     resources = Resources.build(settings.model_copy(update={"vitec": vitec}))
     await resources.start_producer()
     await resources.start_raw_pool()

@@ -66,3 +66,9 @@ DOCUMENT_UPLOAD_DURATION = Histogram(
 UPLOADS_REFUSED = Counter(
     "estate_bff_uploads_refused_total", "Uploads refused, by reason (the error's internal_code).", ["reason"]
 )
+MIRROR_IMAGES = Counter(
+    "estate_bff_mirror_images_total",
+    "Estate images handled by blobs.mirror, by outcome: mirrored (uploaded), skipped (fetched again, bytes "
+    "already stored), failed (gone at Vitec or too large).",
+    ["outcome"],
+)

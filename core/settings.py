@@ -151,6 +151,15 @@ class VitecSettings(_Group):
     circuit_open_seconds: float = Field(default=30.0, gt=0)
     # Heavy, rarely changing reads (departments, employees) are cached in Redis this long.
     cache_ttl_seconds: int = Field(default=300, ge=0)
+    # An estate image larger than this is refused (read-through route and mirror alike).
+    image_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    # The read-through image route gives up (504) after this long, retries included.
+    image_deadline_seconds: float = Field(default=15.0, gt=0)
+    # Whether a sync that leaves images unmirrored starts a blobs.mirror job (off: images are only
+    # read through from Vitec, e.g. until Blob Storage is provisioned).
+    mirror_images: bool = True
+    # Images one mirror job fetches at once (the per-installation limits above still apply).
+    mirror_concurrency: int = Field(default=8, ge=1, le=64)
 
 
 class AuthSettings(_Group):

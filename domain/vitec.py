@@ -140,6 +140,11 @@ def estate_uuid(vitec_id: str) -> uuid.UUID | None:
 
 
 # Errors of the Hub. The permanent ones end a job at once; the transient ones are retried.
+# Image types served as they are; anything else is served as `application/octet-stream`, so no
+# browser runs what Vitec (or whoever fed it) declared as HTML or SVG.
+RASTER_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif", "image/avif"})
+
+
 class VitecError(AppError):
     code = "vitec_error"
     status_code = 502
@@ -183,3 +188,22 @@ class EstateNotFoundError(NotFoundError):
 class EstateImageNotFoundError(NotFoundError):
     code = "estate_image_not_found"
     title = "Image not found"
+
+
+class EstateImageTooLargeError(VitecError):
+    """Vitec's image is larger than VITEC_IMAGE_MAX_BYTES: refused before it fills memory."""
+
+    code = "estate_image_too_large"
+    status_code = 502
+    title = "The image from Vitec is larger than allowed"
+
+
+class EstateImageTimeoutError(VitecError):
+    """Vitec did not deliver the image within VITEC_IMAGE_DEADLINE_SECONDS (retries included)."""
+
+    code = "estate_image_timeout"
+    status_code = 504
+    title = "Vitec did not deliver the image in time; try again later"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "5"}

@@ -48,6 +48,14 @@ _LIST_COLUMNS = [getattr(Estate, name) for name in EstateListRow.__slots__]
 
 
 @dataclass(frozen=True, slots=True)
+class Thumbnail:
+    """An estate's first image, and its blob once mirrored."""
+
+    image_id: uuid.UUID
+    blob_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class BrokerOnEstate:
     employee_id: uuid.UUID | None
     name: str | None
@@ -100,15 +108,18 @@ class EstateRepository:
                 brokers[estate_id].append(employee_id)
         return brokers
 
-    async def thumbnails(self, estate_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
-        """The id of the first image of each estate (one query for a whole page)."""
+    async def thumbnails(self, estate_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Thumbnail]:
+        """The first image of each estate (one query for a whole page)."""
         rows = await self.session.execute(
-            select(EstateImage.estate_id, EstateImage.id)
+            select(EstateImage.estate_id, EstateImage.id, EstateImage.blob_name, EstateImage.mirrored_at)
             .where(EstateImage.estate_id.in_(estate_ids))
             .order_by(EstateImage.estate_id, EstateImage.sequence)
             .ext(distinct_on(EstateImage.estate_id))
         )
-        return {estate_id: image_id for estate_id, image_id in rows}
+        return {
+            estate_id: Thumbnail(image_id, blob_name if mirrored_at is not None else None)
+            for estate_id, image_id, blob_name, mirrored_at in rows
+        }
 
     async def images(self, estate_id: uuid.UUID) -> Sequence[EstateImage]:
         statement = select(EstateImage).where(EstateImage.estate_id == estate_id).order_by(EstateImage.sequence)

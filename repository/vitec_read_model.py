@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal_column, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, insert, literal_column, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -123,7 +123,7 @@ class VitecReadModelRepository:
 
     async def _replace_children(self, estates: dict[uuid.UUID, VitecEstate], employees: dict[str, uuid.UUID]) -> None:
         ids = list(estates)
-        for model in (EstateBroker, EstateImage, EstateVitecDocument):
+        for model in (EstateBroker, EstateVitecDocument):
             await self.session.execute(delete(model).where(model.estate_id.in_(ids)))
         brokers = {
             (estate_id, b.employee_vitec_id, b.role.value): {
@@ -132,23 +132,49 @@ class VitecReadModelRepository:
             }
             for estate_id, estate in estates.items() for b in estate.brokers
         }  # fmt: skip
-        images = [
-            {"estate_id": estate_id, "vitec_id": i.vitec_id, "sequence": i.sequence, "description": i.description,
-             "category": i.category, "vitec_changed_at": i.changed_at}
+        images = {
+            (estate_id, i.vitec_id): {
+                "estate_id": estate_id, "vitec_id": i.vitec_id, "sequence": i.sequence, "description": i.description,
+                "category": i.category, "vitec_changed_at": i.changed_at,
+            }
             for estate_id, estate in estates.items() for i in estate.images
-        ]  # fmt: skip
+        }  # fmt: skip
+        await self._replace_images(ids, list(images.values()))
         documents = [
             {"estate_id": estate_id, "vitec_id": d.vitec_id, "doc_type": d.doc_type, "title": d.title,
              "extension": d.extension, "vitec_changed_at": d.changed_at}
             for estate_id, estate in estates.items() for d in estate.documents
         ]  # fmt: skip
-        for model, values in (
-            (EstateBroker, list(brokers.values())),
-            (EstateImage, images),
-            (EstateVitecDocument, documents),
-        ):
+        for model, values in ((EstateBroker, list(brokers.values())), (EstateVitecDocument, documents)):
             if values:
                 await self.session.execute(insert(model), values)
+
+    async def _replace_images(self, estate_ids: list[uuid.UUID], images: list[dict[str, Any]]) -> None:
+        """Images keep their row (their id, and what was mirrored) while Vitec lists them. A new
+        `changedDate`, or none at all (then nothing tells whether the bytes changed), clears
+        `mirrored_at`: the mirror fetches the image again, and uploads it only if its hash moved."""
+        gone = delete(EstateImage).where(EstateImage.estate_id.in_(estate_ids))
+        if images:
+            kept = [(row["estate_id"], row["vitec_id"]) for row in images]
+            gone = gone.where(tuple_(EstateImage.estate_id, EstateImage.vitec_id).not_in(kept))
+        await self.session.execute(gone)
+        if not images:
+            return
+        inserting = pg_insert(EstateImage).values(images)
+        new = inserting.excluded
+        same_version = and_(new.vitec_changed_at.is_not(None), EstateImage.vitec_changed_at == new.vitec_changed_at)
+        await self.session.execute(
+            inserting.on_conflict_do_update(
+                index_elements=[EstateImage.estate_id, EstateImage.vitec_id],
+                set_={
+                    "sequence": new.sequence,
+                    "description": new.description,
+                    "category": new.category,
+                    "vitec_changed_at": new.vitec_changed_at,
+                    "mirrored_at": case((same_version, EstateImage.mirrored_at), else_=None),
+                },
+            )
+        )
 
     async def mark_missing_deleted(self, organization_id: uuid.UUID, present: set[str]) -> int:
         """A full listing shows which estates are gone: mark them deleted (once)."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,10 +13,13 @@ from core.resources import Resources
 from domain.estates import EstateFilters
 from domain.pagination import Page, page_of
 from domain.users import Principal
-from domain.vitec import EstateImageNotFoundError, EstateNotFoundError, VitecBinary
+from domain.vitec import EstateImageNotFoundError, EstateImageTimeoutError, EstateNotFoundError, VitecBinary
+from repository.estate_images import EstateImageRepository
 from repository.estates import BrokerOnEstate, EstateListRow, EstateRepository, TimeKey
 from repository.models import Department, Employee, Estate, EstateImage
-from repository.organizations import OrganizationRepository
+from service.blobs import blob_store
+from service.dispatch import transaction
+from service.images import ImageUrls
 from service.vitec_sync import vitec_client
 
 
@@ -23,6 +28,16 @@ class EstateListing:
     estate: EstateListRow
     broker_ids: list[uuid.UUID]
     thumbnail_id: uuid.UUID | None
+    # A read SAS URL once the thumbnail is mirrored into Blob Storage.
+    thumbnail_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EstateListingPage:
+    """A page of estates, and when the first SAS URL in it expires (None: it holds none)."""
+
+    page: Page[EstateListing, TimeKey]
+    urls_expire_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,55 +47,90 @@ class EstateDetail:
     images: list[EstateImage]
     brokers: list[BrokerOnEstate]
     department: Department | None
+    # Read SAS URLs of the mirrored images, by image id.
+    image_urls: dict[uuid.UUID, str]
 
     def listing(self) -> EstateListing:
         """The estate as a list shows it (the detail repeats every list field)."""
-        thumbnail_id = self.images[0].id if self.images else None
-        return EstateListing(EstateListRow.of(self.estate), self.broker_ids, thumbnail_id)
+        first = self.images[0] if self.images else None
+        thumbnail_url = self.image_urls.get(first.id) if first else None
+        return EstateListing(EstateListRow.of(self.estate), self.broker_ids, first.id if first else None, thumbnail_url)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageAnswer:
+    """An image's bytes from Vitec, or where to fetch them from Blob Storage once mirrored."""
+
+    redirect_url: str | None = None
+    binary: VitecBinary | None = None
+
+
+async def read_image(
+    resources: Resources, principal: Principal, estate_id: uuid.UUID, image_id: uuid.UUID
+) -> ImageAnswer:
+    """A mirrored image answers a read SAS URL; any other is read through from Vitec, within one deadline
+    and a size cap, after the lookup's unit of work closed (no database connection waits on Vitec)."""
+    async with transaction(resources) as session:
+        source = await EstateImageRepository(session).source(principal.organization_id, estate_id, image_id)
+    if source is None:
+        raise EstateImageNotFoundError
+    if source.blob_name is not None:
+        return ImageAnswer(redirect_url=(await blob_store(resources).read_url(source.blob_name)).url)
+    settings = resources.settings.vitec
+    client = vitec_client(resources)
+    try:
+        async with asyncio.timeout(settings.image_deadline_seconds):
+            binary = await client.get_estate_image(
+                source.installation, source.estate_vitec_id, source.vitec_id, max_bytes=settings.image_max_bytes
+            )
+    except TimeoutError:
+        raise EstateImageTimeoutError from None
+    return ImageAnswer(binary=binary)
 
 
 class EstateService:
     def __init__(self, session: AsyncSession, resources: Resources) -> None:
         self._estates = EstateRepository(session)
-        self._organizations = OrganizationRepository(session)
         self._resources = resources
 
     async def list(
         self, principal: Principal, filters: EstateFilters, *, limit: int, after: TimeKey | None
-    ) -> Page[EstateListing, TimeKey]:
+    ) -> EstateListingPage:
         """Live estates, most recently changed first; three queries whatever the page size."""
         rows = await self._estates.list_page(principal.organization_id, filters, limit=limit + 1, after=after)
         page = page_of(rows, limit, lambda row: (row.updated_at, row.id))
         ids = [estate.id for estate in page.items]
         brokers = await self._estates.broker_ids(ids)
         thumbnails = await self._estates.thumbnails(ids)
-        listings = [EstateListing(e, brokers.get(e.id, []), thumbnails.get(e.id)) for e in page.items]
-        return Page(listings, page.next_key)
+        urls = ImageUrls(self._resources)
+        listings = []
+        for estate in page.items:
+            thumbnail = thumbnails.get(estate.id)
+            url = await urls.signed(thumbnail.blob_name) if thumbnail and thumbnail.blob_name else None
+            listings.append(
+                EstateListing(estate, brokers.get(estate.id, []), thumbnail.image_id if thumbnail else None, url)
+            )
+        return EstateListingPage(Page(listings, page.next_key), urls.earliest_expiry)
 
     async def get(self, principal: Principal, estate_id: uuid.UUID) -> EstateDetail:
         estate = await self._estates.get(principal.organization_id, estate_id)
         if estate is None:
             raise EstateNotFoundError
         brokers = await self._estates.brokers(estate.id)
+        images = list(await self._estates.images(estate.id))
+        urls = ImageUrls(self._resources)
         return EstateDetail(
             estate=estate,
             broker_ids=list(dict.fromkeys(b.employee_id for b in brokers if b.employee_id is not None)),
-            images=list(await self._estates.images(estate.id)),
+            images=images,
             brokers=brokers,
             department=await self._estates.department(estate.department_id),
+            image_urls={
+                image.id: await urls.signed(image.blob_name)
+                for image in images
+                if image.blob_name is not None and image.mirrored_at is not None
+            },
         )
-
-    async def image_bytes(self, principal: Principal, estate_id: uuid.UUID, image_id: uuid.UUID) -> VitecBinary:
-        """An image's bytes, read from Vitec (until images are mirrored into Blob Storage)."""
-        estate = await self._estates.get(principal.organization_id, estate_id)
-        if estate is None:
-            raise EstateNotFoundError
-        image = await self._estates.image(estate.id, image_id)
-        organization = await self._organizations.get(principal.organization_id)
-        if image is None or organization is None:
-            raise EstateImageNotFoundError
-        client = vitec_client(self._resources)
-        return await client.get_estate_image(organization.vitec_installation_id, estate.vitec_id, image.vitec_id)
 
     async def departments(
         self, principal: Principal, *, limit: int, after: TimeKey | None

@@ -9,6 +9,7 @@ from core.settings import Settings
 from domain.jobs import JobKind
 from service.document_jobs import finalize as finalize_document
 from service.document_jobs import purge as purge_document
+from service.image_mirror import mirror as mirror_images
 from service.job_kinds import KINDS, JobKindSpec
 from service.maintenance import cleanup
 from service.scheduling import ScheduleScope
@@ -35,3 +36,4 @@ KINDS.register(
 )
 KINDS.register(JobKindSpec(JobKind.DOCUMENTS_FINALIZE.value, finalize_document))
 KINDS.register(JobKindSpec(JobKind.DOCUMENTS_PURGE.value, purge_document))
+KINDS.register(JobKindSpec(JobKind.BLOBS_MIRROR.value, mirror_images))

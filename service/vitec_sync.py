@@ -38,6 +38,7 @@ from repository.organizations import OrganizationRepository
 from repository.vitec.client import VitecClient
 from repository.vitec_read_model import UpsertResult, VitecReadModelRepository
 from service.dispatch import notify_read_model_after_commit, transaction
+from service.images import request_mirror
 from service.job_runner import JobContext
 from service.jobs import IdempotencyRequest, JobService, JobStart
 
@@ -124,6 +125,7 @@ async def _sync(context: JobContext, organization_id: uuid.UUID, installation: s
         notify_read_model_after_commit(context.session, organization_id)
     if reshapes_estates(estates.inserted + estates.updated + deleted, stored=len(stored)):
         await repository.refresh_statistics()
+    await request_mirror(context.session, context.resources, organization_id)
     newest = max((summary.changed_at for summary in summaries if summary.changed_at), default=None)
     await repository.save_sync_state(
         organization_id,

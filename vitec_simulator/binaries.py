@@ -19,20 +19,25 @@ def colour_for(key: str) -> tuple[int, int, int]:
     return digest[0], digest[1], digest[2]
 
 
-def png(key: str, width: int = 32, height: int = 24) -> bytes:
-    """A valid solid-colour RGB PNG whose colour and text comment derive from `key`."""
+def png(key: str, width: int = 32, height: int = 24, min_bytes: int = 0) -> bytes:
+    """A valid solid-colour RGB PNG whose colour and text comment derive from `key`, padded with a
+    text chunk to at least `min_bytes`."""
     red, green, blue = colour_for(key)
     row = b"\x00" + bytes((red, green, blue)) * width  # filter byte 0, then RGB pixels
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"".join(
-        (
-            PNG_SIGNATURE,
-            _chunk(b"IHDR", header),
-            _chunk(b"tEXt", b"Comment\x00" + key.encode("ascii", "replace")),
-            _chunk(b"IDAT", zlib.compress(row * height, 9)),
-            _chunk(b"IEND", b""),
-        )
-    )
+    chunks = [
+        PNG_SIGNATURE,
+        _chunk(b"IHDR", header),
+        _chunk(b"tEXt", b"Comment\x00" + key.encode("ascii", "replace")),
+        _chunk(b"IDAT", zlib.compress(row * height, 9)),
+    ]
+    size = sum(map(len, chunks)) + 12  # the IEND chunk
+    if size < min_bytes:
+        # A chunk's own length, type and CRC take 12 bytes; its data at least the keyword.
+        padding = b"Padding\x00"
+        chunks.append(_chunk(b"tEXt", padding + b" " * max(0, min_bytes - size - 12 - len(padding))))
+    chunks.append(_chunk(b"IEND", b""))
+    return b"".join(chunks)
 
 
 def _pdf_text(value: str) -> bytes:

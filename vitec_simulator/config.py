@@ -4,7 +4,8 @@
 (`estate-bff`), `SIMULATOR_PASSWORD` (`simulator-access-key`), `SIMULATOR_SEED` (42),
 `SIMULATOR_ESTATES` per installation (300), `SIMULATOR_DEPARTMENTS` (4), `SIMULATOR_EMPLOYEES` (20),
 `SIMULATOR_FORBIDDEN_INSTALLATIONS` (installations the credentials have no rights to: 403; default
-none) and `SIMULATOR_ANCHOR` (ISO date-time the seeded change dates end at; default 2026-11-01Z).
+none), `SIMULATOR_ANCHOR` (ISO date-time the seeded change dates end at; default 2026-11-01Z) and
+`SIMULATOR_IMAGE_BYTES` (estate images are padded to at least this size; default 0, their own size).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Config:
     employees: int = 20
     forbidden_installations: tuple[str, ...] = ()
     anchor: datetime = DEFAULT_ANCHOR
+    image_bytes: int = 0
 
     def __post_init__(self) -> None:
         names = [name.upper() for name in self.installations]
@@ -71,6 +73,8 @@ class Config:
             raise ValueError("SIMULATOR_DEPARTMENTS must be at least 1")
         if self.employees < 0:
             raise ValueError("SIMULATOR_EMPLOYEES must not be negative")
+        if self.image_bytes < 0:
+            raise ValueError("SIMULATOR_IMAGE_BYTES must not be negative")
         if self.anchor.tzinfo is None:
             raise ValueError("the anchor must carry a time zone")
 
@@ -88,6 +92,7 @@ class Config:
             employees=_integer(env, "SIMULATOR_EMPLOYEES", 20),
             forbidden_installations=_split(env.get("SIMULATOR_FORBIDDEN_INSTALLATIONS", "")),
             anchor=_anchor(env),
+            image_bytes=_integer(env, "SIMULATOR_IMAGE_BYTES", 0),
         )
 
     @property

@@ -28,9 +28,10 @@ async def mutate_random(request: Request, inst: str, count: Annotated[int, Query
 
 
 @router.post("/estates/{inst}/{estateId}/mutate")
-async def mutate(request: Request, inst: str, estate_id: EstateId) -> Response:
-    """Change an estate's heading and price and stamp it changed now; answers its id and `changedDate`."""
-    record = simulator(request).control_installation(inst).mutate(estate_id, now_seconds())
+async def mutate(request: Request, inst: str, estate_id: EstateId, images: bool = False) -> Response:
+    """Change an estate's heading and price and stamp it changed now (`?images=true`: its images too,
+    with new bytes); answers its id and `changedDate`."""
+    record = simulator(request).control_installation(inst).mutate(estate_id, now_seconds(), images=images)
     if record is None:
         raise not_found(f"estate {estate_id}")
     return json_response(_changed(record.summary["estateId"], record.summary["changedDate"]))

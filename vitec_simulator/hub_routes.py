@@ -190,14 +190,17 @@ def _attachment(items: list[dict[str, Any]], key: str, wanted: str, what: str) -
 
 @router.get("/{inst}/Estates/{estateId}/Images/{imageId}")
 async def estate_image(
+    request: Request,
     store: Store,
     estate_id: Annotated[str, Path(alias="estateId")],
     image_id: Annotated[str, Path(alias="imageId")],
 ) -> Response:
-    """An estate image as PNG bytes."""
+    """An estate image as PNG bytes (new bytes once a mutation re-stamped the image's `changedDate`)."""
     detail = store.detail(_estate(store, estate_id))
     image = _attachment(detail["images"], "imageId", image_id, f"image {image_id}")
-    return Response(binaries.png(f"image:{image['imageId']}"), media_type="image/png")
+    key = f"image:{image['imageId']}:{image.get('changedDate')}"
+    content = binaries.png(key, min_bytes=simulator(request).config.image_bytes)
+    return Response(content, media_type="image/png")
 
 
 @router.get("/{inst}/Estates/{estateId}/Documents/{documentId}")

@@ -89,8 +89,9 @@ class InstallationStore:
         rng = random.Random(detail_seed(self._seed, self.name, record.summary["estateId"]))
         return make_detail(rng, record.summary, record.changed)
 
-    def mutate(self, estate_id: str, now: int) -> EstateRecord | None:
-        """Change an estate's heading and price and stamp it changed at `now`."""
+    def mutate(self, estate_id: str, now: int, *, images: bool = False) -> EstateRecord | None:
+        """Change an estate's heading and price and stamp it changed at `now`; with `images`, its
+        images too (new `changedDate`, new bytes)."""
         record = self.find(estate_id)
         if record is None:
             return None
@@ -100,6 +101,9 @@ class InstallationStore:
         detail = copy.deepcopy(self.detail(record))
         _rewrite(rng, detail)
         detail["changedDate"] = changed_date
+        if images:
+            for image in detail["images"]:
+                image["changedDate"] = changed_date
         updated = EstateRecord({**record.summary, "changedDate": changed_date}, now, detail)
         self._store(updated)
         return updated

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
 from api.deps import CurrentPrincipal, CursorCodecDep, ResourcesDep, SessionDep
 from api.exceptions import error_responses
@@ -30,12 +31,17 @@ from api.schemas.estates import (
 )
 from domain.errors import InvalidCursorError
 from domain.estates import EstateFilters
-from domain.vitec import EstateImageNotFoundError, EstateNotFoundError, VitecUnavailableError
-from service.estates import EstateDetail, EstateListing, EstateService
+from domain.vitec import (
+    RASTER_IMAGE_TYPES,
+    EstateImageNotFoundError,
+    EstateImageTimeoutError,
+    EstateImageTooLargeError,
+    EstateNotFoundError,
+    VitecUnavailableError,
+)
+from service.estates import EstateDetail, EstateListing, EstateService, read_image
 
 router = APIRouter(tags=["estates"])
-
-_RASTER_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif", "image/avif"})
 
 
 async def get_estate_service(session: SessionDep, resources: ResourcesDep) -> EstateService:
@@ -62,7 +68,8 @@ def _list_item(listing: EstateListing) -> EstateListItem:
         asking_price=estate.asking_price,
         department_id=estate.department_id,
         broker_ids=listing.broker_ids,
-        thumbnail_url=_image_url(estate.id, listing.thumbnail_id) if listing.thumbnail_id else None,
+        thumbnail_url=listing.thumbnail_url
+        or (_image_url(estate.id, listing.thumbnail_id) if listing.thumbnail_id else None),
         vitec_changed_at=estate.vitec_changed_at,
         updated_at=estate.updated_at,
     )
@@ -86,7 +93,7 @@ def _detail(detail: EstateDetail) -> EstateRead:
                 sequence=i.sequence,
                 description=i.description,
                 category=i.category,
-                url=_image_url(estate.id, i.id),
+                url=detail.image_urls.get(i.id) or _image_url(estate.id, i.id),
             )
             for i in detail.images
         ],
@@ -133,13 +140,16 @@ async def list_estates(
     )  # fmt: skip
     cache: PageCache = request.app.state.page_cache
     epoch = cache.epoch  # before reading: a sync committing meanwhile must not leave this page cached
-    page = await service.list(principal, filters, limit=limit, after=codec.decode_time_id(cursor))
+    listed = await service.list(principal, filters, limit=limit, after=codec.decode_time_id(cursor))
+    page = listed.page
     collection = EstateCollection(
         items=[_list_item(listing) for listing in page.items], next_cursor=codec.encode_time_id(page.next_key)
     )
     body = collection.model_dump_json().encode()
     # The hot path (api.hot_paths) answers the same organization's same query from here on.
-    cache.put(principal.organization_id, request.url.path, request.scope["query_string"], body, epoch)
+    cache.put(
+        principal.organization_id, request.url.path, request.scope["query_string"], body, epoch, listed.urls_expire_at
+    )
     return Response(body, media_type="application/json")
 
 
@@ -164,17 +174,29 @@ async def read_estate(estate_id: uuid.UUID, principal: CurrentPrincipal, service
     "/estates/{estate_id}/images/{image_id}",
     response_class=Response,
     responses={
-        200: {"content": {"image/*": {}}, "description": "The image's bytes."},
-        **error_responses(*AUTH_ERRORS, EstateNotFoundError, EstateImageNotFoundError, VitecUnavailableError),
+        200: {"content": {"image/*": {}}, "description": "The image's bytes, read through from Vitec."},
+        307: {"description": "The image is mirrored: a short-lived read SAS URL in Blob Storage."},
+        **error_responses(
+            *AUTH_ERRORS,
+            EstateImageNotFoundError,
+            EstateImageTooLargeError,
+            VitecUnavailableError,
+            EstateImageTimeoutError,
+        ),
     },
 )
 async def read_estate_image(
-    estate_id: uuid.UUID, image_id: uuid.UUID, principal: CurrentPrincipal, service: EstateServiceDep
+    estate_id: uuid.UUID, image_id: uuid.UUID, principal: CurrentPrincipal, resources: ResourcesDep
 ) -> Response:
-    """An estate image's bytes (read through from Vitec until images are mirrored to Blob Storage)."""
-    image = await service.image_bytes(principal, estate_id, image_id)
+    """An estate image: a redirect to Blob Storage once mirrored, else its bytes read through from Vitec
+    (one deadline and a size cap; no database connection is held while Vitec answers)."""
+    answer = await read_image(resources, principal, estate_id, image_id)
+    if answer.redirect_url is not None:
+        return RedirectResponse(answer.redirect_url, status_code=307)
+    image = answer.binary
+    assert image is not None
     # Served from our own origin: only raster types, never what a browser would run (HTML, SVG).
-    media_type = image.content_type if image.content_type in _RASTER_IMAGE_TYPES else "application/octet-stream"
+    media_type = image.content_type if image.content_type in RASTER_IMAGE_TYPES else "application/octet-stream"
     return Response(image.content, media_type=media_type)
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Computed, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Computed, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -125,8 +125,17 @@ class EstateBroker(BaseTableModel):
 
 
 class EstateImage(BaseTableModel):
+    """An estate image; once mirrored (`mirrored_at`), its bytes are the blob `blob_name` in Blob Storage.
+
+    A sync that sees a new Vitec `changedDate` clears `mirrored_at` (the mirror fetches it again)
+    but keeps the rest, so bytes that did not change are not uploaded again.
+    """
+
     __tablename__ = "estate_images"
-    __table_args__ = (UniqueConstraint("estate_id", "vitec_id"),)
+    __table_args__ = (
+        UniqueConstraint("estate_id", "vitec_id"),
+        Index("ix_estate_images_unmirrored", "estate_id", "id", postgresql_where=text("mirrored_at IS NULL")),
+    )
 
     estate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("estates.id", ondelete="CASCADE"))
     vitec_id: Mapped[str] = mapped_column(String(64))
@@ -134,6 +143,11 @@ class EstateImage(BaseTableModel):
     description: Mapped[str | None] = mapped_column(Text)
     category: Mapped[str | None] = mapped_column(String(120))
     vitec_changed_at: Mapped[datetime | None]
+    blob_name: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    mirrored_at: Mapped[datetime | None]
 
 
 class EstateVitecDocument(BaseTableModel):

@@ -34,6 +34,7 @@ from core.semaphore import RedisSemaphore
 from core.settings import VitecSettings
 from domain.jobs import RetryPolicy
 from domain.vitec import (
+    EstateImageTooLargeError,
     VitecBinary,
     VitecDepartment,
     VitecEmployee,
@@ -135,9 +136,12 @@ class VitecClient:
             raise VitecResponseInvalidError("expected an estate object")
         return mapping.estate(payload)
 
-    async def get_estate_image(self, installation: str, estate_id: str, image_id: str) -> VitecBinary:
+    async def get_estate_image(
+        self, installation: str, estate_id: str, image_id: str, *, max_bytes: int | None = None
+    ) -> VitecBinary:
+        """An image's bytes; past `max_bytes` (declared or streamed) EstateImageTooLargeError, unretried."""
         resource = _resource("Estates/{id}/Images/{id}", estate_id, image_id)
-        response = await self._request(installation, resource, accept="image/*")
+        response = await self._request(installation, resource, accept="image/*", max_bytes=max_bytes)
         return _binary(response)
 
     async def get_estate_document(self, installation: str, estate_id: str, document_id: str) -> VitecBinary:
@@ -171,7 +175,13 @@ class VitecClient:
             raise VitecResponseInvalidError("Vitec answered something that is not JSON") from exc
 
     async def _request(
-        self, installation: str, resource: _Resource, *, params: dict[str, str] | None = None, accept: str | None = None
+        self,
+        installation: str,
+        resource: _Resource,
+        *,
+        params: dict[str, str] | None = None,
+        accept: str | None = None,
+        max_bytes: int | None = None,
     ) -> httpx.Response:
         """GET `/{installation}/{resource}`, paced, retried and guarded by the circuit, counted in
         `estate_bff_vitec_requests_total` by route template and outcome."""
@@ -184,7 +194,7 @@ class VitecClient:
             await self._rate_limiter.acquire(self._rate, "vitec", installation)
             try:
                 async with self._in_flight.hold(f"{_KEY}:in-flight:{installation}", self._settings.max_concurrency):
-                    response = await self._http.get(path, params=params, headers=headers)
+                    response = await self._get(path, params, headers, max_bytes)
             except _TRANSPORT_ERRORS as exc:
                 _count(resource, "transport_error")
                 delay = self._policy.delay(attempt)
@@ -201,6 +211,25 @@ class VitecClient:
             if attempt < self._settings.max_attempts:
                 await asyncio.sleep(delay)
         raise VitecUnavailableError(f"{path}: no answer after {self._settings.max_attempts} attempts")
+
+    async def _get(
+        self, path: str, params: dict[str, str] | None, headers: dict[str, str] | None, max_bytes: int | None
+    ) -> httpx.Response:
+        """GET, reading at most `max_bytes` of a successful answer's body when a cap is given."""
+        if max_bytes is None:
+            return await self._http.get(path, params=params, headers=headers)
+        request = self._http.build_request("GET", path, params=params, headers=headers)
+        response = await self._http.send(request, stream=True)
+        try:
+            if response.status_code >= 400:
+                await response.aread()  # error bodies are logged (bounded), never kept
+                return response
+            body = await _read_capped(response, max_bytes, path)
+        finally:
+            await response.aclose()
+        # Only the media type and the bytes matter to the caller (`_binary`); the body is decoded already.
+        return httpx.Response(response.status_code, headers={"content-type": response.headers.get("content-type", "")},
+                              content=body)  # fmt: skip
 
     @staticmethod
     def _raise_permanent(response: httpx.Response, path: str) -> None:
@@ -270,6 +299,21 @@ def _retry_after(response: httpx.Response) -> float:
         return max(0.0, float(value))
     except ValueError:
         return 0.0
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int, path: str) -> bytes:
+    """The body, refused as soon as it is declared or turns out larger than `max_bytes`."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        logger.warning("vitec_binary_too_large", path=path, declared=int(declared), limit=max_bytes)
+        raise EstateImageTooLargeError
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > max_bytes:
+            logger.warning("vitec_binary_too_large", path=path, limit=max_bytes)
+            raise EstateImageTooLargeError
+    return bytes(body)
 
 
 def _binary(response: httpx.Response) -> VitecBinary:

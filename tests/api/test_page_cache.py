@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
-from api.page_cache import PageCache, forget_pages_after_syncs
+from api.page_cache import SAS_MARGIN, PageCache, forget_pages_after_syncs
 from repository.jobs import JobSnapshot
 from service.job_polling import JobSnapshotCache
 from tests.service.test_job_polling import snapshot
+from tests.worker.processes import eventually
 
 PATH = "/api/v1/estates"
 
@@ -21,6 +23,36 @@ def test_pages_are_per_organization_and_query() -> None:
     assert cache.get(mine, PATH, b"limit=5") == b"mine"
     assert cache.get(mine, PATH, b"limit=6") is None
     assert cache.get(theirs, PATH, b"limit=5") is None
+
+
+def test_a_page_of_sas_urls_ends_a_margin_before_the_first_of_them_expires() -> None:
+    cache = PageCache(ttl_seconds=30)
+    organization = uuid.uuid4()
+    now = datetime.now(UTC)
+    cache.put(organization, PATH, b"lasting", b"a", cache.epoch, urls_expire_at=now + SAS_MARGIN + timedelta(minutes=5))
+    cache.put(organization, PATH, b"too-short", b"b", cache.epoch, urls_expire_at=now + SAS_MARGIN / 2)
+
+    assert cache.get(organization, PATH, b"lasting") == b"a"
+    assert cache.get(organization, PATH, b"too-short") is None
+
+
+async def test_a_page_of_sas_urls_is_dropped_when_its_margin_is_reached() -> None:
+    cache = PageCache(ttl_seconds=30)
+    organization = uuid.uuid4()
+    cache.put(
+        organization,
+        PATH,
+        b"",
+        b"page",
+        cache.epoch,
+        urls_expire_at=datetime.now(UTC) + SAS_MARGIN + timedelta(seconds=0.3),
+    )
+    assert cache.get(organization, PATH, b"") == b"page"
+
+    async def dropped() -> bool:
+        return cache.get(organization, PATH, b"") is None
+
+    await eventually(dropped, 5, "the page outlived its SAS URLs' margin")
 
 
 def test_an_organizations_change_drops_only_its_pages() -> None:

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
 from prometheus_client import REGISTRY
 
 from core.resources import Resources
 from core.settings import VitecSettings
 from domain.vitec import (
+    EstateImageTooLargeError,
     VitecForbiddenError,
     VitecNotFoundError,
     VitecResponseInvalidError,
@@ -285,3 +287,37 @@ async def test_vitec_calls_are_counted_by_route_template_and_outcome(hub: Hub, r
     after = (_calls("Estates", "ok"), _calls(image_route, "not_found"), _calls("Estates/{id}", "retryable"))
     assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 1]
     assert _calls("Estates/{id}", "ok") >= 1
+
+
+def oversized_images(chunks: int, declare: bool) -> tuple[FastAPI, list[int]]:
+    """A Hub stand-in whose images are 4 KiB chunks, with or without a Content-Length (the simulator
+    serves only small, honest images)."""
+    app, calls = FastAPI(), []
+
+    @app.get("/{inst}/Estates/{estate_id}/Images/{image_id}")
+    async def image() -> StreamingResponse:
+        calls.append(1)
+
+        async def body() -> AsyncIterator[bytes]:
+            for _ in range(chunks):
+                yield b"\x89" * 4096
+
+        headers = {"content-length": str(chunks * 4096)} if declare else {}
+        return StreamingResponse(body(), media_type="image/png", headers=headers)
+
+    return app, calls
+
+
+@pytest.mark.parametrize("declare", [True, False], ids=["declared", "undeclared"])
+async def test_an_image_over_the_cap_is_refused_once_and_not_retried(resources: Resources, declare: bool) -> None:
+    app, calls = oversized_images(chunks=4, declare=declare)
+    client = VitecClient(settings(), resources.redis, resources.rate_limiter, transport=httpx.ASGITransport(app=app))
+    try:
+        small = await client.get_estate_image("INST" + uuid.uuid4().hex[:6], "E", "I", max_bytes=4 * 4096)
+        with pytest.raises(EstateImageTooLargeError):
+            await client.get_estate_image("INST" + uuid.uuid4().hex[:6], "E", "I", max_bytes=4 * 4096 - 1)
+    finally:
+        await client.close()
+
+    assert (len(small.content), small.content_type) == (4 * 4096, "image/png")
+    assert len(calls) == 2

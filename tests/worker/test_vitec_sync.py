@@ -67,7 +67,7 @@ async def simulator(simulator_process: tuple[str, list[str]]) -> AsyncIterator[S
 def vitec_settings(url: str, **changes: object) -> VitecSettings:
     values: dict[str, object] = {
         "base_url": url, "rate_limit": "1000/second", "retry_base_seconds": 0.01, "retry_cap_seconds": 0.1,
-        "cache_ttl_seconds": 0, "max_concurrency": 8, **changes,
+        "cache_ttl_seconds": 0, "max_concurrency": 8, "mirror_images": False, **changes,
     }  # fmt: skip
     return VitecSettings(**values)  # type: ignore[arg-type]
 
@@ -478,7 +478,7 @@ async def test_a_worker_killed_mid_sync_still_completes_it_exactly(
     # a short timeout keeps that wait short here.
     vitec = {
         "VITEC_BASE_URL": simulator.url, "VITEC_RATE_LIMIT": "1000/second", "VITEC_CACHE_TTL_SECONDS": "0",
-        "VITEC_TIMEOUT_SECONDS": "5",
+        "VITEC_TIMEOUT_SECONDS": "5", "VITEC_MIRROR_IMAGES": "false",
     }  # fmt: skip
     doomed = processes["worker"](**vitec)
     await wait_registered(live, doomed.name)
