@@ -139,6 +139,13 @@ _SSE_EVENT: dict[str, Any] = {
 }
 
 
+def _version_or_none(last_event_id: str | None) -> int | None:
+    """A browser sends back whatever `id:` it saw last; what is not one of ours starts the stream over."""
+    if last_event_id is None or not last_event_id.isascii() or not last_event_id.isdigit():
+        return None
+    return int(last_event_id)
+
+
 @router.get(
     "/{job_id}/events",
     response_class=EventSourceResponse,
@@ -158,13 +165,14 @@ async def follow_job(
     poller: JobPollerDep,
     feeds: JobFeedsDep,
     last_event_id: Annotated[
-        str | None, Header(pattern=r"^[0-9]{1,18}$", description="The `id` of the last event received.")
+        str | None,
+        Header(max_length=64, description="The `id` of the last event received; any other value starts over."),
     ] = None,
 ) -> Response:
     """The job's state as Server-Sent Events: at once, then after every change, until it has finished.
     Reconnecting with `Last-Event-ID` resumes after that version."""
     job = await poller.read(principal, job_id)
-    after = resume_after(job, None if last_event_id is None else int(last_event_id))
+    after = resume_after(job, _version_or_none(last_event_id))
     if nothing_left(job, after):
         # EventSource reconnects after a stream ends, but never after a 204.
         return Response(status_code=status.HTTP_204_NO_CONTENT)
