@@ -21,13 +21,16 @@ from sqlalchemy import select, update
 from api.main import create_app
 from core.resources import Resources
 from core.settings import Settings, VitecSettings
+from domain.documents import blob_name_for
 from domain.vitec import VitecEstate
 from repository.models import Estate, EstateImage, Job, Organization
 from repository.organizations import OrganizationRepository
 from repository.vitec.client import VitecClient
 from repository.vitec_read_model import VitecReadModelRepository
+from service.blobs import blob_store
 from service.dispatch import transaction
 from service.job_sweeper import JobSweeper
+from service.report_jobs import report_document_id
 from tests.factories.users import committed_broker_headers
 from tests.worker.conftest import Spawn, wait_registered
 from tests.worker.processes import ManagedProcess, eventually, start_simulator
@@ -215,6 +218,41 @@ async def test_the_render_keeps_heartbeating_past_a_short_stale_threshold(
     assert took > 2 * stale  # else the test proves nothing
     pdf = await pdf_of(api, row.result["document_id"])
     assert sum(len(page.images) for page in pdf.pages) >= 20
+
+
+async def test_a_report_cancelled_while_it_renders_stops_before_the_upload(
+    api: httpx.AsyncClient, live: Resources, synced: Synced, processes: dict[str, Spawn]
+) -> None:
+    estate_id = await _estate_with_images(live, synced.organization_id, 20)
+    worker = processes["worker"](TEST_REPORT_PHOTOS="1")
+    await wait_registered(live, worker.name)
+    job_id = (await api.post(f"/api/v1/estates/{estate_id}/reports", json={"template": "prospectus"})).json()["id"]
+
+    async def busy() -> bool:
+        progress = (await api.get(f"/api/v1/jobs/{job_id}")).json()["progress"]
+        return progress["message"] in {"images", "render"}
+
+    await eventually(busy, 60, "the report is fetching images or rendering")
+    assert (await api.post(f"/api/v1/jobs/{job_id}/cancel")).status_code == 202
+    assert (await finished(api, job_id))["status"] == "cancelled"
+    assert (await api.get(f"/api/v1/estates/{estate_id}/documents")).json()["items"] == []
+    blob = blob_name_for(synced.organization_id, estate_id, report_document_id(uuid.UUID(job_id)))
+    assert await blob_store(live).properties(blob) is None
+
+
+async def test_an_estate_deleted_before_its_render_fails_the_job_for_good(
+    api: httpx.AsyncClient, live: Resources, synced: Synced, processes: dict[str, Spawn]
+) -> None:
+    estate_id = await _estate_with_images(live, synced.organization_id, 0)
+    job_id = (await api.post(f"/api/v1/estates/{estate_id}/reports", json={"template": "summary"})).json()["id"]
+    async with transaction(live) as session:
+        await session.execute(update(Estate).where(Estate.id == estate_id).values(deleted_at=datetime.now(UTC)))
+    worker = processes["worker"]()
+    await wait_registered(live, worker.name)
+
+    job = await finished(api, job_id)
+    assert (job["status"], job["attempts"]) == ("failed", 1)
+    assert job["error"]["internal_code"] == "report_estate_gone"
 
 
 async def _estate_with_images(live: Resources, organization_id: uuid.UUID, images: int) -> uuid.UUID:
