@@ -16,7 +16,7 @@ from api.input_guard import InputGuardMiddleware, no_unknown_query_parameters
 from api.middleware import RequestContextMiddleware
 from api.page_cache import PageCache, forget_pages_after_syncs
 from api.pagination import CursorCodec
-from api.routes import API_PREFIX, admin, auth, documents, estates, health, jobs, sync, users
+from api.routes import API_PREFIX, admin, auth, documents, estates, health, jobs, reports, sync, users
 from core.logging import configure_logging, get_logger
 from core.resources import Resources
 from core.settings import Settings, get_settings
@@ -81,7 +81,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problem_only_openapi(app)
 
     # Jobs first: job polling is the hot path, and routes are matched in order.
-    for router in (jobs.router, auth.router, users.router, admin.router, sync.router, estates.router, documents.router):
+    for router in (
+        jobs.router,
+        auth.router,
+        users.router,
+        admin.router,
+        sync.router,
+        estates.router,
+        documents.router,
+        reports.router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
 

@@ -11,6 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.jobs import PermanentJobError
+
 
 class ReportTemplate(StrEnum):
     """`prospectus`: several pages a broker hands a buyer; `summary`: one page."""
@@ -84,3 +86,18 @@ class ReportData:
     broker: ReportBroker | None
     department: ReportDepartment | None
     generated_at: datetime
+
+
+_TITLES = {ReportTemplate.PROSPECTUS: "Salgsoppgave", ReportTemplate.SUMMARY: "Sammendrag"}
+
+
+def report_filename(template: ReportTemplate, street: str | None) -> str:
+    """The report document's display name: `Salgsoppgave <street>.pdf`, `Sammendrag <street>.pdf`."""
+    title = _TITLES[template]
+    return f"{title} {street}.pdf" if street and street.strip() else f"{title}.pdf"
+
+
+class ReportEstateGoneError(PermanentJobError):
+    """The estate was deleted (or left Vitec) between the request and the render."""
+
+    code = "report_estate_gone"

@@ -31,6 +31,20 @@ class DocumentRepository(Repository[Document]):
         """Any document (deleted too), locked for the rest of the transaction (the jobs' view)."""
         return await self.one_or_none(select(Document).where(Document.id == document_id).with_for_update())
 
+    async def live_report(self, estate_id: uuid.UUID, fingerprint: str) -> Document | None:
+        """The newest available, undeleted report of the estate rendered from `fingerprint`."""
+        return await self.one_or_none(
+            select(Document)
+            .where(
+                Document.estate_id == estate_id,
+                Document.report_fingerprint == fingerprint,
+                Document.status == "available",
+                Document.deleted_at.is_(None),
+            )
+            .order_by(Document.created_at.desc())
+            .limit(1)
+        )
+
     async def list_page(self, estate_id: uuid.UUID, *, limit: int, after: TimeKey | None) -> Sequence[Document]:
         """An estate's live documents, newest first."""
         statement = select(Document).where(Document.estate_id == estate_id, Document.deleted_at.is_(None))

@@ -12,6 +12,7 @@ from service.document_jobs import purge as purge_document
 from service.image_mirror import mirror as mirror_images
 from service.job_kinds import KINDS, JobKindSpec
 from service.maintenance import cleanup
+from service.report_jobs import render as render_report
 from service.scheduling import ScheduleScope
 from service.vitec_sync import sync, sync_schedules
 
@@ -37,3 +38,4 @@ KINDS.register(
 KINDS.register(JobKindSpec(JobKind.DOCUMENTS_FINALIZE.value, finalize_document))
 KINDS.register(JobKindSpec(JobKind.DOCUMENTS_PURGE.value, purge_document))
 KINDS.register(JobKindSpec(JobKind.BLOBS_MIRROR.value, mirror_images))
+KINDS.register(JobKindSpec(JobKind.REPORTS_RENDER.value, render_report))

@@ -13,6 +13,7 @@ off the event loop (`render_report_in_thread`), in the worker only.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import tempfile
@@ -51,7 +52,8 @@ def render_report(template: ReportTemplate, data: ReportData) -> bytes:
             root=scratch,
             format="pdf",
             sys_inputs={"data": json.dumps(document(data, images))},
-            timestamp=data.generated_at,
+            # typst takes whole seconds only (it refuses a datetime with microseconds).
+            timestamp=data.generated_at.replace(microsecond=0),
         )
     if not isinstance(pdf, bytes):  # PDF is one file: typst answers a list for paged formats only
         raise TypeError(f"typst answered {type(pdf).__name__}, not the PDF's bytes")
@@ -66,6 +68,15 @@ async def render_report_in_thread(template: ReportTemplate, data: ReportData) ->
 @cache
 def template_sources() -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in TEMPLATES.glob("*.typ")}
+
+
+@cache
+def templates_digest() -> str:
+    """A digest of every template file: a report rendered with other templates is another report."""
+    digest = hashlib.sha256()
+    for name, source in sorted(template_sources().items()):
+        digest.update(name.encode() + b"\0" + source)
+    return digest.hexdigest()
 
 
 def font_directories() -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.resources import Resources
 from domain.reports import ReportBroker, ReportData, ReportDepartment, ReportEstate, ReportImage, ReportTemplate
 from domain.vitec import BrokerRole, EstateNotFoundError, VitecNotFoundError
+from repository.blob_store import BlobStore
 from repository.estates import BrokerOnEstate, EstateRepository
 from repository.models import Department, Estate, EstateImage
 from repository.organizations import OrganizationRepository
@@ -51,6 +53,39 @@ class VitecImages:
         return binary.content
 
 
+class MirroredImages:
+    """Image bytes from Blob Storage where `blobs.mirror` stored them, else from `fallback` (Vitec):
+    a report of a mirrored estate costs no Vitec request."""
+
+    def __init__(self, blobs: BlobStore, fallback: ImageSource) -> None:
+        self._blobs = blobs
+        self._fallback = fallback
+
+    async def fetch(self, installation: str, estate: Estate, image: EstateImage) -> bytes | None:
+        if image.mirrored_at is not None and image.blob_name is not None:
+            download = await self._blobs.read(image.blob_name)
+            if download is not None:
+                return b"".join([chunk async for chunk in download.chunks])
+        return await self._fallback.fetch(installation, estate, image)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSource:
+    """A report's data from the read model; the images as rows, their bytes fetched separately."""
+
+    installation: str
+    estate: Estate
+    image_rows: tuple[EstateImage, ...]
+    broker: ReportBroker | None
+    department: ReportDepartment | None
+
+    def data(self, images: tuple[ReportImage, ...], *, now: datetime) -> ReportData:
+        return ReportData(
+            estate=_estate(self.estate), images=images, broker=self.broker, department=self.department,
+            generated_at=now,
+        )  # fmt: skip
+
+
 class ReportDataService:
     """Builds the `ReportData` of one estate of an organization."""
 
@@ -63,21 +98,27 @@ class ReportDataService:
         self, organization_id: uuid.UUID, estate_id: uuid.UUID, template: ReportTemplate, *, now: datetime
     ) -> ReportData:
         """The estate's report data; a deleted estate or another organization's is not found."""
+        source = await self.source(organization_id, estate_id, template)
+        return source.data(await self.images(source), now=now)
+
+    async def source(self, organization_id: uuid.UUID, estate_id: uuid.UUID, template: ReportTemplate) -> ReportSource:
+        """Everything of the report from the read model, the image bytes not yet fetched."""
         estate = await self._estates.get(organization_id, estate_id)
         organization = await self._organizations.get(organization_id)
         if estate is None or organization is None:
             raise EstateNotFoundError
         rows = list(await self._estates.images(estate.id))
-        images = await self._fetch_images(
-            organization.vitec_installation_id, estate, rows if template.gallery else rows[:1]
-        )
-        return ReportData(
-            estate=_estate(estate),
-            images=images,
+        return ReportSource(
+            installation=organization.vitec_installation_id,
+            estate=estate,
+            image_rows=tuple(rows if template.gallery else rows[:1]),
             broker=await self._broker(await self._estates.brokers(estate.id)),
             department=_department(await self._estates.department(estate.department_id)),
-            generated_at=now,
         )
+
+    async def images(self, source: ReportSource) -> tuple[ReportImage, ...]:
+        """The bytes of the images the report shows (those gone from the source are left out)."""
+        return await self._fetch_images(source.installation, source.estate, source.image_rows)
 
     async def _fetch_images(
         self, installation: str, estate: Estate, rows: Sequence[EstateImage]

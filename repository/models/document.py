@@ -35,6 +35,13 @@ class Document(UpdatedAtMixin, BaseTableModel):
             "upload_expires_at",
             postgresql_where=text("status = 'pending_upload'"),
         ),
+        # A report job's look-up of a report of the same estate content it may answer instead.
+        Index(
+            "ix_documents_estate_id_report_fingerprint",
+            "estate_id",
+            "report_fingerprint",
+            postgresql_where=text("deleted_at IS NULL AND report_fingerprint IS NOT NULL"),
+        ),
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
@@ -51,3 +58,6 @@ class Document(UpdatedAtMixin, BaseTableModel):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     deleted_at: Mapped[datetime | None]
+    # Reports only: the template, and a digest of what it was rendered from (see service.report_jobs).
+    report_template: Mapped[str | None] = mapped_column(String(16))
+    report_fingerprint: Mapped[str | None] = mapped_column(String(64))

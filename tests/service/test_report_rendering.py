@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -235,3 +236,10 @@ def test_threads_render_side_by_side() -> None:
 def test_the_same_data_renders_the_same_bytes(data: ReportData) -> None:
     """So a rendered report can be stored content-addressed, and a re-run of its job changes nothing."""
     assert render_report(ReportTemplate.SUMMARY, data) == render_report(ReportTemplate.SUMMARY, data)
+
+
+def test_a_generation_time_with_microseconds_renders() -> None:
+    """The job renders at `datetime.now()`; typst takes whole seconds only."""
+    data = replace(report_data(images=0), generated_at=datetime(2026, 12, 3, 14, 48, 7, 338868, tzinfo=UTC))
+
+    assert len(PdfReader(io.BytesIO(render_report(ReportTemplate.SUMMARY, data))).pages) == 1

@@ -4,11 +4,15 @@ extra module (`taskiq worker worker.broker:broker worker.tasks tests.worker.supp
 `test.effect` records each start and end in Redis and applies its effect (an upsert counting runs)
 inside the job's unit of work, so tests can see how often a job started, whether two runs ever
 overlapped, and that its effect was applied exactly once.
+
+With `TEST_REPORT_PHOTOS=1`, `reports.render` reads camera-sized photos instead of the simulator's
+small images: a render long enough to outlast a short stale threshold.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from typing import Any
 
@@ -16,9 +20,13 @@ from sqlalchemy import text
 
 from core.settings import Settings
 from domain.jobs import PermanentJobError, TransientJobError
+from repository.models import Estate, EstateImage
+from service import report_jobs
 from service.job_kinds import JobKindSpec
 from service.job_runner import JobContext
+from service.reports import ImageSource
 from service.scheduling import ScheduleScope
+from tests.factories.reports import photo
 from worker.broker import broker
 from worker.tasks import register_job_task
 
@@ -67,6 +75,20 @@ async def tick(context: JobContext) -> dict[str, Any]:
 def tick_schedules(settings: Settings) -> list[dict[str, Any]]:
     return [{"interval": 2, "schedule_id": TICK_KIND}]
 
+
+class Photos:
+    """A photo of 2400x1600 pixels for every image row, made off the event loop as a download would be."""
+
+    async def fetch(self, installation: str, estate: Estate, image: EstateImage) -> bytes | None:
+        return await asyncio.to_thread(photo, image.sequence)
+
+
+def photos(resources: object) -> ImageSource:
+    return Photos()
+
+
+if os.environ.get("TEST_REPORT_PHOTOS"):
+    report_jobs.image_source = photos
 
 register_job_task(broker, JobKindSpec(EFFECT_KIND, effect))
 register_job_task(broker, JobKindSpec(TICK_KIND, tick, tick_schedules, scope=ScheduleScope.SYSTEM))
