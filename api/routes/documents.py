@@ -190,8 +190,15 @@ async def read_document(
     status_code=status.HTTP_307_TEMPORARY_REDIRECT,
     responses={
         307: {"description": "To a read-only SAS URL (valid at most 15 minutes) that names the file."},
-        200: {"content": {"application/octet-stream": {}}, "description": "`?inline=1`: the bytes."},
-        206: {"description": "`?inline=1` with `Range`: the requested bytes."},
+        # The document's own (sniffed) type: one of UPLOAD_ALLOWED_TYPES, or PDF for a report.
+        200: {
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "`?inline=1`: the bytes.",
+        },
+        206: {
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "`?inline=1` with `Range`: the requested bytes.",
+        },
         **error_responses(*AUTH_ERRORS, DocumentNotFoundError, RangeNotSatisfiableError, BlobStorageUnavailableError),
     },
 )
