@@ -74,7 +74,9 @@ _PROGRESS = (
     .values(progress_percent=bindparam("percent"), progress_message=bindparam("message"), heartbeat_at=func.now())
     .returning(_jobs.c.id)
 )
-_FINISHED = {"finished_at": func.now(), "claimed_by": None}
+# The wall clock, not now(): the success commits in the body's session, whose transaction may have
+# begun seconds before the job finished.
+_FINISHED = {"finished_at": func.clock_timestamp(), "claimed_by": None}
 SUCCEED = (
     transition(JobStatus.RUNNING, JobStatus.SUCCEEDED)
     .where(_OWNED)
