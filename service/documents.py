@@ -35,6 +35,7 @@ from repository.documents import DocumentRepository, TimeKey
 from repository.estates import EstateRepository
 from repository.models import Document, Estate
 from service.blobs import blob_store
+from service.dispatch import transaction
 from service.document_streams import inspect_stream
 from service.jobs import JobService
 
@@ -57,42 +58,9 @@ class DocumentService:
         self._estates = EstateRepository(session)
         self._blobs = blob_store(resources)
 
-    async def upload(
-        self, principal: Principal, estate_id: uuid.UUID, filename: str, body: AsyncIterator[bytes]
-    ) -> Document:
-        """Stream `body` into Blob Storage in blocks and record it; on any failure nothing stays."""
-        estate = await self._estate(principal, estate_id)
-        limits = self._resources.settings.upload
-        started = time.monotonic()
-        document_id = uuid.uuid4()
-        blob_name = blob_name_for(principal.organization_id, estate.id, document_id)
-        try:
-            stream = await inspect_stream(body, limits.allowed_types, limits.max_bytes)
-            await self._blobs.upload(blob_name, stream.chunks(), stream.content_type)
-        except AppError as exc:
-            UPLOADS_REFUSED.labels(reason=exc.code).inc()
-            raise
-        try:
-            document = await self._documents.add(
-                Document(
-                    id=document_id, organization_id=principal.organization_id, estate_id=estate.id,
-                    kind=DocumentKind.UPLOAD.value, status=DocumentStatus.AVAILABLE.value,
-                    filename=clean_filename(filename), content_type=stream.content_type, size_bytes=stream.size,
-                    sha256=stream.sha256, blob_name=blob_name, uploaded_by=principal.user_id,
-                )
-            )  # fmt: skip
-        except BaseException:
-            await self._blobs.delete(blob_name)
-            raise
-        count_upload("api", stream.size, time.monotonic() - started)
-        return document
-
     def check_declared_size(self, size: int | None) -> None:
         """Refuse a body whose declared length is over the limit before reading a byte of it."""
-        limit = self._resources.settings.upload.max_bytes
-        if size is not None and size > limit:
-            UPLOADS_REFUSED.labels(reason=DocumentTooLargeError.code).inc()
-            raise DocumentTooLargeError(f"Uploads are limited to {limit} bytes.")
+        check_declared_size(self._resources, size)
 
     async def request_upload_url(
         self, principal: Principal, estate_id: uuid.UUID, filename: str, content_type: str, size_bytes: int
@@ -167,6 +135,54 @@ class DocumentService:
         if estate is None:
             raise EstateNotFoundError
         return estate
+
+
+def check_declared_size(resources: Resources, size: int | None) -> None:
+    """Refuse a body whose declared length is over the limit before reading a byte of it."""
+    limit = resources.settings.upload.max_bytes
+    if size is not None and size > limit:
+        UPLOADS_REFUSED.labels(reason=DocumentTooLargeError.code).inc()
+        raise DocumentTooLargeError(f"Uploads are limited to {limit} bytes.")
+
+
+async def upload_streamed(
+    resources: Resources, principal: Principal, estate_id: uuid.UUID, filename: str, body: AsyncIterator[bytes]
+) -> Document:
+    """Stream `body` into Blob Storage in blocks and record it; on any failure nothing stays.
+
+    A client may take minutes to send a file: no database connection is held meanwhile. The estate
+    is looked up in one short unit of work and the document recorded in another, whose failure
+    (its commit included) removes the blob again.
+    """
+    async with transaction(resources) as session:
+        estate = await EstateRepository(session).get(principal.organization_id, estate_id)
+    if estate is None:
+        raise EstateNotFoundError
+    limits, blobs = resources.settings.upload, blob_store(resources)
+    started = time.monotonic()
+    document_id = uuid.uuid4()
+    blob_name = blob_name_for(principal.organization_id, estate.id, document_id)
+    try:
+        stream = await inspect_stream(body, limits.allowed_types, limits.max_bytes)
+        await blobs.upload(blob_name, stream.chunks(), stream.content_type)
+    except AppError as exc:
+        UPLOADS_REFUSED.labels(reason=exc.code).inc()
+        raise
+    try:
+        async with transaction(resources) as session:
+            document = await DocumentRepository(session).add(
+                Document(
+                    id=document_id, organization_id=principal.organization_id, estate_id=estate.id,
+                    kind=DocumentKind.UPLOAD.value, status=DocumentStatus.AVAILABLE.value,
+                    filename=clean_filename(filename), content_type=stream.content_type, size_bytes=stream.size,
+                    sha256=stream.sha256, blob_name=blob_name, uploaded_by=principal.user_id,
+                )
+            )  # fmt: skip
+    except BaseException:
+        await blobs.delete(blob_name)
+        raise
+    count_upload("api", stream.size, time.monotonic() - started)
+    return document
 
 
 def count_upload(path: str, size: int, seconds: float) -> None:

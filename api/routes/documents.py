@@ -39,7 +39,7 @@ from domain.documents import (
 from domain.errors import InvalidCursorError
 from domain.vitec import EstateNotFoundError
 from service.document_jobs import complete_upload
-from service.documents import DocumentService
+from service.documents import DocumentService, check_declared_size, upload_streamed
 
 router = APIRouter(tags=["documents"])
 
@@ -84,13 +84,13 @@ async def upload_document(
     estate_id: uuid.UUID,
     request: Request,
     principal: CurrentPrincipal,
-    service: DocumentServiceDep,
+    resources: ResourcesDep,
     filename: Annotated[str | None, Query(max_length=4096, description="The file's name, for a raw body.")] = None,
 ) -> DocumentRead:
     """Upload a file: multipart with a `file` part, or the raw bytes with `?filename=`. Streamed into
     Blob Storage as it arrives; the type is read from the bytes and must be allowed."""
     declared = request.headers.get("content-length")
-    service.check_declared_size(int(declared) if declared and declared.isdigit() else None)
+    check_declared_size(resources, int(declared) if declared and declared.isdigit() else None)
     boundary = multipart_boundary(request.headers.get("content-type", ""))
     if boundary is not None:
         name, body = await MultipartFile(boundary, request_body(request)).open()
@@ -98,7 +98,7 @@ async def upload_document(
         raise DocumentFilenameMissingError
     else:
         name, body = filename, request_body(request)
-    return DocumentRead.model_validate(await service.upload(principal, estate_id, name, body))
+    return DocumentRead.model_validate(await upload_streamed(resources, principal, estate_id, name, body))
 
 
 @router.post(

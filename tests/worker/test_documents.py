@@ -3,6 +3,7 @@ deleted document's bytes; the request that queued them is named in the worker's 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -100,3 +101,34 @@ async def test_a_direct_upload_is_verified_and_a_deleted_document_purged_by_the_
     assert (await finished(api, str(purge.id)))["status"] == "succeeded"
     blob = blob_name_for(organization_id, estate_id, uuid.UUID(upload["document_id"]))
     assert await blob_store(live).properties(blob) is None
+
+
+async def test_a_slow_upload_holds_no_database_connection_while_its_body_arrives(
+    settings: Settings, organization_id: uuid.UUID, estate_id: uuid.UUID
+) -> None:
+    app = create_app(settings)
+    async with LifespanManager(app):
+        resources: Resources = app.state.resources
+        headers = await committed_broker_headers(resources, organization_id)
+        halfway, go_on = asyncio.Event(), asyncio.Event()
+
+        async def slow_client() -> AsyncIterator[bytes]:
+            yield PDF[:10]
+            halfway.set()
+            await go_on.wait()
+            yield PDF[10:]
+
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            upload = asyncio.create_task(
+                client.post(
+                    f"/api/v1/estates/{estate_id}/documents", params={"filename": "slow.pdf"},
+                    content=slow_client(), headers=headers,
+                )
+            )  # fmt: skip
+            await asyncio.wait_for(halfway.wait(), 10)
+            checked_out = resources.engine.pool.checkedout()  # type: ignore[attr-defined]
+            go_on.set()
+            response = await upload
+
+    assert checked_out == 0
+    assert response.status_code == 201, response.text
