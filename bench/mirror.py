@@ -28,7 +28,7 @@ from service.dispatch import transaction
 from service.image_mirror import mirror
 from service.job_runner import JobRunner
 from service.jobs import JobService
-from service.vitec_sync import close_vitec_clients, sync
+from service.vitec_sync import sync
 from tests.azurite import start_blob_endpoint
 
 IMAGES = int(os.environ.get("BENCH_MIRROR_IMAGES", "1000"))
@@ -68,7 +68,6 @@ async def mirror_benchmark(settings: Settings, root: str, port: int) -> dict[str
         return await _measure(syncing, resources, url)
     finally:
         await blob_store(resources).delete_container()
-        await close_vitec_clients()
         await syncing.close()
         await resources.close()
         endpoint.stop()

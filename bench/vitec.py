@@ -19,7 +19,7 @@ from repository.organizations import OrganizationRepository
 from service.dispatch import transaction
 from service.job_runner import JobRunner
 from service.jobs import JobService
-from service.vitec_sync import close_vitec_clients, sync
+from service.vitec_sync import sync
 
 ESTATES = int(os.environ.get("BENCH_VITEC_ESTATES", "10000"))
 BUDGET = int(os.environ.get("BENCH_VITEC_BUDGET", "200"))  # requests per second we allow ourselves
@@ -81,7 +81,6 @@ async def sync_benchmarks(settings: Settings, url: str) -> tuple[dict[str, Any],
             incremental, incremental_seconds = await _run_sync(resources, organization.id, "incremental")
             incremental_requests = (await control.get("/_control/stats")).json()["total"] - before
     finally:
-        await close_vitec_clients()
         await resources.close()
     assert incremental.result is not None
     return {

@@ -6,7 +6,9 @@ on theirs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar, cast
 
 import asyncpg
 from redis.asyncio import Redis
@@ -25,6 +27,13 @@ from core.rate_limit import RateLimiter
 from core.redis import create_redis
 from core.security import PasswordHasher, TokenCodec
 from core.settings import Settings
+
+
+class Closeable(Protocol):
+    async def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=Closeable)
 
 
 @dataclass(slots=True)
@@ -46,6 +55,9 @@ class Resources:
     # The raw asyncpg pool (job polls in the API, job state changes in workers): start_raw_pool.
     raw_pool: asyncpg.Pool | None = None
     _broker_started: bool = field(default=False)
+    # Clients built on first use by a higher layer, whose classes core may not import (the Vitec
+    # client, repository/vitec/client.py): one per resources, closed with them. See `shared`.
+    _shared: dict[Callable[[Resources], Closeable], Closeable] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, broker: JobStreamBroker | None = None) -> Resources:
@@ -70,6 +82,15 @@ class Resources:
             blob_service=create_blob_service(settings.azure),
         )
 
+    def shared(self, build: Callable[[Resources], C]) -> C:
+        """The one client `build` makes for these resources: built on the first call, the same
+        object afterwards (so everything in the process shares its pool and budget), closed by
+        `close`. `build` must be one module-level function, the key of its client."""
+        client = self._shared.get(build)
+        if client is None:
+            client = self._shared[build] = build(self)
+        return cast(C, client)
+
     async def start_producer(self) -> None:
         """Open the broker for sending; it also creates the consumer group, so that messages sent
         before any worker ever started are read."""
@@ -80,6 +101,8 @@ class Resources:
         self.raw_pool = await create_raw_pool(self.settings.database)
 
     async def close(self) -> None:
+        while self._shared:
+            await self._shared.popitem()[1].close()
         await self.job_changes.stop()
         await self.read_model_changes.stop()
         await self.access_changes.stop()

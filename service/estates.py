@@ -20,7 +20,7 @@ from repository.models import Department, Employee, Estate, EstateImage
 from service.blobs import blob_store
 from service.dispatch import transaction
 from service.images import ImageUrls
-from service.vitec_sync import vitec_client
+from service.vitec import vitec_client
 
 
 @dataclass(frozen=True, slots=True)

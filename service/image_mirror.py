@@ -35,7 +35,7 @@ from repository.organizations import OrganizationRepository
 from service.blobs import blob_store
 from service.dispatch import notify_read_model_after_commit, transaction
 from service.job_runner import JobContext
-from service.vitec_sync import vitec_client
+from service.vitec import vitec_client
 
 logger = get_logger(__name__)
 

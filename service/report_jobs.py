@@ -31,7 +31,7 @@ from service.job_runner import JobContext
 from service.jobs import IdempotencyRequest, JobService, JobStart
 from service.report_rendering import render_report_in_thread, templates_digest
 from service.reports import ImageSource, MirroredImages, ReportDataService, VitecImages
-from service.vitec_sync import vitec_client
+from service.vitec import vitec_client
 
 PDF = "application/pdf"
 # Report documents' ids are derived from their job's: a namespace of their own.

@@ -25,7 +25,7 @@ from repository.estates import BrokerOnEstate, EstateRepository
 from repository.models import Department, Estate, EstateImage
 from repository.organizations import OrganizationRepository
 from repository.vitec.client import VitecClient
-from service.vitec_sync import vitec_client
+from service.vitec import vitec_client
 
 # Images fetched at once for one report; the Vitec client's shared limits still apply across processes.
 IMAGE_CONCURRENCY = 4

@@ -41,12 +41,11 @@ from service.dispatch import notify_read_model_after_commit, transaction
 from service.images import request_mirror
 from service.job_runner import JobContext
 from service.jobs import IdempotencyRequest, JobService, JobStart
+from service.vitec import vitec_client
 
 OVERLAP = timedelta(minutes=5)
 DETAIL_BATCH = 50
 DETAIL_CONCURRENCY = 8
-
-_clients: dict[int, VitecClient] = {}
 
 
 def sync_schedules(settings: VitecSettings) -> list[dict[str, Any]]:
@@ -61,21 +60,6 @@ def sync_schedules(settings: VitecSettings) -> list[dict[str, Any]]:
              "kwargs": {"mode": SyncMode.INCREMENTAL.value}}
         )  # fmt: skip
     return schedules
-
-
-def vitec_client(resources: Resources) -> VitecClient:
-    """The process's Vitec client (one pooled HTTP client per process and settings)."""
-    client = _clients.get(id(resources))
-    if client is None:
-        client = _clients[id(resources)] = VitecClient(
-            resources.settings.vitec, resources.redis, resources.rate_limiter
-        )
-    return client
-
-
-async def close_vitec_clients() -> None:
-    while _clients:
-        await _clients.popitem()[1].close()
 
 
 async def sync(context: JobContext) -> dict[str, Any]:

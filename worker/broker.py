@@ -23,7 +23,6 @@ from core.settings import get_settings
 from service.blobs import prepare_blob_storage
 from service.job_runner import JobRunner
 from service.metrics import refresh_queue_metrics
-from service.vitec_sync import close_vitec_clients
 from service.workers import register_alive, unregister
 
 settings = get_settings()
@@ -88,7 +87,6 @@ async def shutdown(state: TaskiqState) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     resources: Resources = state.resources
-    await close_vitec_clients()
     with contextlib.suppress(RedisError):
         await unregister(resources)
     await resources.close()

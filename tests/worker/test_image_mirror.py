@@ -26,7 +26,7 @@ from service.dispatch import transaction
 from service.image_mirror import image_blob_name, mirror
 from service.job_runner import JobRunner
 from service.jobs import JobService
-from service.vitec_sync import close_vitec_clients, sync
+from service.vitec_sync import sync
 from tests.factories.users import committed_broker_headers
 from tests.worker.processes import eventually, start_simulator
 
@@ -88,7 +88,6 @@ async def hub(
         await control.delete("/_control/faults")
         yield Hub(resources, url, installation, control, organization.id)
         await control.delete("/_control/faults")
-    await close_vitec_clients()
     await resources.close()
 
 
@@ -235,7 +234,6 @@ async def api(hub: Hub, settings: Settings) -> AsyncIterator[tuple[httpx.AsyncCl
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as client:
             yield client, app.state.resources
-        await close_vitec_clients()
 
 
 async def estate_with_images(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -334,7 +332,6 @@ async def test_the_read_through_route_answers_504_past_its_deadline_and_502_past
             late = await client.get(url)
             await hub.control.delete("/_control/faults")
             large = await client.get(url)
-        await close_vitec_clients()
 
     assert late.status_code == 504
     assert late.json()["internal_code"] == "estate_image_timeout"

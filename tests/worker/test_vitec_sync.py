@@ -25,7 +25,8 @@ from repository.vitec_read_model import VitecReadModelRepository
 from service.dispatch import transaction
 from service.job_runner import JobRunner
 from service.jobs import JobService
-from service.vitec_sync import DETAIL_BATCH, close_vitec_clients, sync, vitec_client
+from service.vitec import vitec_client
+from service.vitec_sync import DETAIL_BATCH, sync
 from tests.factories.users import committed_broker_headers
 from tests.worker.conftest import Spawn, wait_registered
 from tests.worker.processes import eventually, start_simulator
@@ -83,7 +84,6 @@ async def hub_resources(settings: Settings, url: str, **changes: object) -> Reso
 async def hub(settings: Settings, simulator: Simulator, migrated_database: str) -> AsyncIterator[Resources]:
     resources = await hub_resources(settings, simulator.url)
     yield resources
-    await close_vitec_clients()
     await resources.close()
 
 
@@ -259,7 +259,6 @@ async def test_wrong_credentials_fail_at_once_with_a_stable_code(
     try:
         job = await run_sync(resources, organization_id, "full")
     finally:
-        await close_vitec_clients()
         await resources.close()
 
     assert (job.status, job.error_code, job.attempts) == ("failed", "vitec_unauthorized", 1)
@@ -281,7 +280,6 @@ async def api(settings: Settings, simulator: Simulator, synced: uuid.UUID) -> As
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as client:
             yield client
-        await close_vitec_clients()
 
 
 async def walk(api: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
