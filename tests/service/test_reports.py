@@ -89,7 +89,11 @@ async def test_a_prospectus_gets_every_image_the_broker_and_the_department(
     assert all(image.content.startswith(PNG_SIGNATURE) for image in data.images)
     assert [image.caption for image in data.images] == [i.description or i.category for i in vitec.images]
     contact = next(b for role in CONTACTS for b in vitec.brokers if b.role is role)
-    employee = await session.scalar(select(Employee).where(Employee.vitec_id == contact.employee_vitec_id))
+    employee = await session.scalar(
+        select(Employee).where(
+            Employee.organization_id == synced.organization.id, Employee.vitec_id == contact.employee_vitec_id
+        )
+    )
     assert employee is not None
     assert data.broker is not None
     assert (data.broker.name, data.broker.email) == (employee.name, employee.email)
