@@ -16,10 +16,10 @@ from domain.errors import AuthenticationError
 from domain.users import Principal
 from service.access import AccessGuard
 from service.auth import AuthService
-from service.dispatch import transaction
 from service.job_events import JobFeeds
 from service.job_polling import JobPoller
 from service.jobs import JobService
+from service.unit_of_work import transaction
 from service.users import UserService
 
 

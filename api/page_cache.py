@@ -2,7 +2,7 @@
 model changes.
 
 The read model changes only when a sync commits, and the sync then announces the organization on
-the read-model channel (`service.dispatch.notify_read_model_after_commit`); this process's listener
+the read-model channel (`service.unit_of_work.notify_read_model_after_commit`); this process's listener
 calls `invalidate`. A TTL bounds how long a page can outlive a lost notification, and a size in
 bytes bounds the memory it takes. A page holding SAS URLs (mirrored thumbnails) also ends a margin
 before the first of them expires.

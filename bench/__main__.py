@@ -64,7 +64,7 @@ from repository.job_queue import JobQueue, stream_stats
 from repository.jobs import DispatchItem
 from repository.models import AuthSession, Job, Organization, User
 from repository.vitec.mapping import ESTATE_STATUSES
-from service.dispatch import transaction
+from service.unit_of_work import transaction
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"

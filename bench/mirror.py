@@ -24,10 +24,10 @@ from core.settings import AzureSettings, Settings, VitecSettings
 from repository.models import Estate, EstateImage, Job, Organization
 from repository.organizations import OrganizationRepository
 from service.blobs import blob_store, prepare_blob_storage
-from service.dispatch import transaction
 from service.image_mirror import mirror
 from service.job_runner import JobRunner
 from service.jobs import JobService
+from service.unit_of_work import transaction
 from service.vitec_sync import sync
 from tests.azurite import start_blob_endpoint
 

@@ -26,7 +26,7 @@ from core.change_events import JOB_CHANNEL, publish_change
 from core.resources import Resources
 from domain.jobs import JobStatus
 from repository.models import Job
-from service.dispatch import transaction
+from service.unit_of_work import transaction
 
 STREAMS = int(os.environ.get("BENCH_SSE_STREAMS", "1000"))
 CHANGES = int(os.environ.get("BENCH_SSE_ROUNDS", "5"))

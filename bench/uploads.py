@@ -28,7 +28,7 @@ from azure.storage.blob.aio import BlobServiceClient
 
 from core.settings import AZURITE_ACCOUNT_KEY, AzureSettings
 from repository.models import Estate
-from service.dispatch import transaction
+from service.unit_of_work import transaction
 
 MIB = 1024 * 1024
 CONTAINER = "bench"

@@ -16,9 +16,9 @@ from core.resources import Resources
 from core.settings import Settings, VitecSettings
 from repository.models import Job, Organization
 from repository.organizations import OrganizationRepository
-from service.dispatch import transaction
 from service.job_runner import JobRunner
 from service.jobs import JobService
+from service.unit_of_work import transaction
 from service.vitec_sync import sync
 
 ESTATES = int(os.environ.get("BENCH_VITEC_ESTATES", "10000"))

@@ -35,7 +35,7 @@ from repository.auth_sessions import AuthSessionRepository
 from repository.models import AuthSession, RefreshToken, User
 from repository.refresh_tokens import RefreshTokenRepository
 from repository.users import UserRepository
-from service.dispatch import notify_access_after_commit
+from service.unit_of_work import notify_access_after_commit
 
 
 @dataclass(frozen=True, slots=True)

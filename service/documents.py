@@ -35,9 +35,9 @@ from repository.documents import DocumentRepository, TimeKey
 from repository.estates import EstateRepository
 from repository.models import Document, Estate
 from service.blobs import blob_store
-from service.dispatch import transaction
 from service.document_streams import inspect_stream
 from service.jobs import JobService
+from service.unit_of_work import transaction
 
 logger = get_logger(__name__)
 

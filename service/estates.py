@@ -18,8 +18,8 @@ from repository.estate_images import EstateImageRepository
 from repository.estates import BrokerOnEstate, EstateListRow, EstateRepository, TimeKey
 from repository.models import Department, Employee, Estate, EstateImage
 from service.blobs import blob_store
-from service.dispatch import transaction
 from service.images import ImageUrls
+from service.unit_of_work import transaction
 from service.vitec import vitec_client
 
 

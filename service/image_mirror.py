@@ -33,8 +33,8 @@ from domain.vitec import (
 from repository.estate_images import EstateImageRepository, ImageToMirror, MirroredImage
 from repository.organizations import OrganizationRepository
 from service.blobs import blob_store
-from service.dispatch import notify_read_model_after_commit, transaction
 from service.job_runner import JobContext
+from service.unit_of_work import notify_read_model_after_commit, transaction
 from service.vitec import vitec_client
 
 logger = get_logger(__name__)

@@ -27,7 +27,7 @@ from core.resources import Resources
 from domain.jobs import JobCancelled, JobError, PermanentJobError, RetryPolicy, TransientJobError
 from repository.job_states import ClaimedJob, JobStateRepository
 from repository.jobs import JobRepository
-from service.dispatch import transaction
+from service.unit_of_work import transaction
 
 logger = get_logger(__name__)
 

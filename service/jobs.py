@@ -28,8 +28,8 @@ from repository.job_queue import stream_stats
 from repository.jobs import DispatchItem, JobRepository
 from repository.models import IdempotencyKey, Job
 from repository.workers import live_workers
-from service.dispatch import enqueue_after_commit, notify_after_commit
 from service.job_kinds import KINDS
+from service.unit_of_work import enqueue_after_commit, notify_after_commit
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 JobKey = tuple[datetime, uuid.UUID]

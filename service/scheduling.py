@@ -15,7 +15,7 @@ from typing import Any
 from core.resources import Resources
 from repository.jobs import DispatchItem, JobRepository
 from repository.organizations import OrganizationRepository
-from service.dispatch import enqueue_after_commit, transaction
+from service.unit_of_work import enqueue_after_commit, transaction
 
 
 class ScheduleScope(StrEnum):

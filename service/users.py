@@ -22,7 +22,7 @@ from domain.users import (
 from repository.auth_sessions import AuthSessionRepository
 from repository.models import User
 from repository.users import UserRepository
-from service.dispatch import notify_access_after_commit
+from service.unit_of_work import notify_access_after_commit
 
 UserKey = tuple[datetime, uuid.UUID]
 

@@ -20,7 +20,7 @@ from core.resources import Resources
 from core.security import PasswordHasher
 from core.settings import Settings
 from repository.models import Organization
-from service.dispatch import transaction
+from service.unit_of_work import transaction
 from tests.conftest import random_client_address
 from tests.factories.users import DEFAULT_PASSWORD, create_organization, create_user
 

@@ -20,7 +20,7 @@ from core.resources import Resources
 from core.settings import Settings
 from domain.users import UserRole
 from repository.models import Job, Organization, User
-from service.dispatch import transaction
+from service.unit_of_work import transaction
 from tests.factories.users import DEFAULT_PASSWORD, create_user
 
 

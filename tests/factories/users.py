@@ -15,7 +15,7 @@ from domain.users import UserRole
 from repository.auth_sessions import AuthSessionRepository
 from repository.models import AuthSession, Organization, User
 from repository.organizations import OrganizationRepository
-from service.dispatch import transaction
+from service.unit_of_work import transaction
 from service.users import UserService
 from tests.conftest import unique_email
 

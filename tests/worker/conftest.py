@@ -16,8 +16,8 @@ from core.settings import Settings
 from repository.models import Organization
 from repository.organizations import OrganizationRepository
 from repository.workers import live_workers
-from service.dispatch import transaction
 from service.job_sweeper import JobSweeper
+from service.unit_of_work import transaction
 from tests.worker.processes import ManagedProcess, eventually, start_scheduler, start_worker
 
 

@@ -19,7 +19,7 @@ from core.settings import Settings
 from domain.documents import blob_name_for
 from repository.models import Estate, Job
 from service.blobs import blob_store
-from service.dispatch import transaction
+from service.unit_of_work import transaction
 from tests.factories.documents import PDF
 from tests.factories.users import committed_broker_headers
 from tests.worker.conftest import Spawn, wait_registered

@@ -21,9 +21,9 @@ from domain.users import UserRole
 from repository.job_queue import JobQueue
 from repository.jobs import DispatchItem, JobRepository
 from repository.models import Job
-from service.dispatch import transaction
 from service.job_sweeper import JobSweeper
 from service.jobs import JobService
+from service.unit_of_work import transaction
 from service.users import UserService
 from tests.factories.users import committed_broker_headers
 from tests.worker.conftest import Spawn, wait_registered

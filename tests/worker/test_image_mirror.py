@@ -22,10 +22,10 @@ from core.settings import Settings, VitecSettings
 from repository.models import Estate, EstateImage, Job, Organization
 from repository.organizations import OrganizationRepository
 from service.blobs import blob_store, prepare_blob_storage
-from service.dispatch import transaction
 from service.image_mirror import image_blob_name, mirror
 from service.job_runner import JobRunner
 from service.jobs import JobService
+from service.unit_of_work import transaction
 from service.vitec_sync import sync
 from tests.factories.users import committed_broker_headers
 from tests.worker.processes import eventually, start_simulator

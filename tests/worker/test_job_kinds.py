@@ -15,10 +15,10 @@ from core.resources import Resources
 from domain.jobs import JobKind, JobKindNotRunnableError
 from repository.jobs import JobRepository
 from repository.models import Job
-from service.dispatch import transaction
 from service.job_kinds import KINDS
 from service.job_sweeper import JobSweeper
 from service.jobs import JobService
+from service.unit_of_work import transaction
 from tests.conftest import ROOT
 from worker.broker import broker
 

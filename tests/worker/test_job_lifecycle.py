@@ -18,10 +18,10 @@ from core.settings import Settings
 from domain.jobs import JobStatus, TransientJobError
 from repository.jobs import JobRepository
 from repository.models import Job
-from service.dispatch import transaction
 from service.job_kinds import JobKindSpec
 from service.job_runner import JobContext, JobRunner, RunOutcome
 from service.job_sweeper import JobSweeper
+from service.unit_of_work import transaction
 from tests.worker.processes import eventually
 from worker.broker import broker
 from worker.tasks import register_job_task

@@ -9,8 +9,8 @@ from domain.jobs import JobStatus
 from domain.users import Principal, UserRole
 from repository.jobs import read_snapshot, read_snapshot_from_pool
 from repository.models import Job
-from service.dispatch import transaction
 from service.job_polling import JobPoller
+from service.unit_of_work import transaction
 
 
 async def test_pool_and_session_reads_agree(live: Resources, organization_id: uuid.UUID) -> None:

@@ -28,9 +28,9 @@ from repository.organizations import OrganizationRepository
 from repository.vitec.client import VitecClient
 from repository.vitec_read_model import VitecReadModelRepository
 from service.blobs import blob_store
-from service.dispatch import transaction
 from service.job_sweeper import JobSweeper
 from service.report_jobs import report_document_id
+from service.unit_of_work import transaction
 from tests.factories.users import committed_broker_headers
 from tests.worker.conftest import Spawn, wait_registered
 from tests.worker.processes import ManagedProcess, eventually, start_simulator

@@ -22,9 +22,9 @@ from domain.vitec import VitecEstate, VitecUnavailableError
 from repository.models import Estate, Job, Organization
 from repository.organizations import OrganizationRepository
 from repository.vitec_read_model import VitecReadModelRepository
-from service.dispatch import transaction
 from service.job_runner import JobRunner
 from service.jobs import JobService
+from service.unit_of_work import transaction
 from service.vitec import vitec_client
 from service.vitec_sync import DETAIL_BATCH, sync
 from tests.factories.users import committed_broker_headers

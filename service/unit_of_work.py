@@ -1,4 +1,6 @@
-"""Enqueue after commit: jobs written in a unit of work are sent to the broker once it committed.
+"""The services' unit of work, `transaction`: one database transaction, and what must only happen
+once it committed — the changes it made announced to the other processes, the jobs it wrote sent
+to the broker (enqueue after commit).
 
 A failed send never fails the caller: the job row stays undispatched and the sweeper sends it.
 """
