@@ -59,7 +59,7 @@ from core.settings import (
     Settings,
 )
 from domain.users import UserRole
-from repository.admin import create_database_if_missing, drop_database
+from repository.databases import create_database_if_missing, drop_database
 from repository.job_queue import JobQueue, stream_stats
 from repository.jobs import DispatchItem
 from repository.models import AuthSession, Job, Organization, User

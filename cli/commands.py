@@ -11,7 +11,7 @@ from core.logging import configure_logging
 from core.resources import Resources
 from core.settings import get_settings
 from domain.vitec import SyncMode
-from repository.admin import create_database_if_missing, postgres_answers, redis_answers
+from repository.databases import create_database_if_missing, postgres_answers, redis_answers
 from service.organizations import OrganizationService
 from service.vitec_sync import queue_seed_sync
 

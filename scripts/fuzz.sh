@@ -43,7 +43,7 @@ cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    uv run python -c 'import asyncio, os; from repository.admin import drop_database; asyncio.run(drop_database(os.environ["DATABASE_URL"]))' \
+    uv run python -c 'import asyncio, os; from repository.databases import drop_database; asyncio.run(drop_database(os.environ["DATABASE_URL"]))' \
         >/dev/null 2>&1 || true
     redis-cli -n 14 DEL "$JOB_STREAM" >/dev/null 2>&1 || true
 }

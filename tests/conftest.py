@@ -33,8 +33,8 @@ from core.settings import (
     RedisSettings,
     Settings,
 )
-from repository.admin import create_database_if_missing, drop_database
 from repository.blob_store import BlobStore
+from repository.databases import create_database_if_missing, drop_database
 from tests.azurite import BlobEndpoint, start_blob_endpoint
 
 TEST_DATABASE_BASE_URL = os.environ.get(

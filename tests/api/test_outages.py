@@ -16,7 +16,7 @@ from api.main import create_app
 from core.resources import Resources
 from core.settings import DatabaseSettings
 from domain.users import UserRole
-from repository.admin import create_database_if_missing
+from repository.databases import create_database_if_missing
 from service.unit_of_work import transaction
 from tests.conftest import alembic_config, make_settings
 from tests.factories.users import committed_user_headers, create_organization

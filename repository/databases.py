@@ -1,4 +1,5 @@
-"""Administrative access to the servers themselves (not the schema): used by ops commands."""
+"""The database servers themselves, not the schema: creating and dropping a database, and whether
+PostgreSQL and Redis answer. Used by ops commands (cli), the tests and the benchmarks."""
 
 from __future__ import annotations
 
