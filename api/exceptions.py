@@ -19,8 +19,11 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.idempotency import IdempotencyKeyInvalidError
 from api.request_context import current_request_id
-from domain.errors import AppError, ServiceUnavailableError
+from domain.errors import AppError, AuthenticationError, ServiceUnavailableError
+from domain.jobs import IdempotencyKeyInUseError, IdempotencyKeyMismatchError, JobCreateRateLimitedError
+from domain.users import TokenExpiredError, TokenInvalidError, TokenRevokedError, UserInactiveError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:estate-bff:problem:"
@@ -176,6 +179,18 @@ def _example(code: str, title: str, status: int) -> dict[str, Any]:
 # Framework-level failures that any route can answer.
 VALIDATION_ERROR = ("validation_error", "The request is not valid", 422)
 UNAVAILABLE = (ServiceUnavailableError.code, ServiceUnavailableError.title, ServiceUnavailableError.status_code)
+
+# Errors shared by the routes of many routers, for `error_responses(*AUTH_ERRORS, ...)`.
+# Every authenticated route: no, a bad, an expired or a revoked token, or an inactive user.
+AUTH_ERRORS = (AuthenticationError, TokenInvalidError, TokenExpiredError, TokenRevokedError, UserInactiveError)
+# Every route that starts a job, besides: the Idempotency-Key checks and the job creation rate.
+JOB_CREATE_ERRORS = (
+    *AUTH_ERRORS,
+    IdempotencyKeyInvalidError,
+    IdempotencyKeyMismatchError,
+    IdempotencyKeyInUseError,
+    JobCreateRateLimitedError,
+)
 
 
 def error_responses(*errors: type[AppError], validation: bool = True) -> dict[int | str, dict[str, Any]]:

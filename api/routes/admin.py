@@ -5,24 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from api.deps import ADMIN_ONLY, AuthorizedFirstRoute, CurrentPrincipal, JobServiceDep
-from api.exceptions import error_responses
-from api.idempotency import IdempotencyDep, IdempotencyKeyInvalidError
+from api.exceptions import AUTH_ERRORS, JOB_CREATE_ERRORS, error_responses
+from api.idempotency import IdempotencyDep
 from api.responses import JOB_LINKS, job_accepted
-from api.routes.users import AUTH_ERRORS
 from api.schemas.jobs import JobRead, KindCounts, QueueRead, StreamInfo, WorkerInfo
-from domain.jobs import IdempotencyKeyInUseError, IdempotencyKeyMismatchError, JobCreateRateLimitedError
 from domain.users import AdminRequiredError
 from service.maintenance import request_cleanup
 
 router = APIRouter(prefix="/admin", tags=["admin"], route_class=AuthorizedFirstRoute)
-
-JOB_CREATE_ERRORS = (
-    *AUTH_ERRORS,
-    IdempotencyKeyInvalidError,
-    IdempotencyKeyMismatchError,
-    IdempotencyKeyInUseError,
-    JobCreateRateLimitedError,
-)
 
 
 @router.get(

@@ -9,12 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import RedirectResponse, StreamingResponse
 
 from api.deps import CurrentPrincipal, CursorCodecDep, JobServiceDep, ResourcesDep, SessionDep
-from api.exceptions import error_responses
+from api.exceptions import AUTH_ERRORS, JOB_CREATE_ERRORS, error_responses
 from api.input_guard import streams_body
 from api.pagination import Cursor, Limit
 from api.responses import job_accepted
-from api.routes.admin import JOB_CREATE_ERRORS
-from api.routes.users import AUTH_ERRORS
 from api.schemas.documents import CompleteRequest, DocumentCollection, DocumentRead, UploadUrlRead, UploadUrlRequest
 from api.schemas.jobs import JobRead
 from api.uploads import MultipartFile, multipart_boundary, request_body

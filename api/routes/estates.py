@@ -9,11 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.deps import CurrentPrincipal, CursorCodecDep, ResourcesDep, SessionDep
-from api.exceptions import error_responses
+from api.exceptions import AUTH_ERRORS, error_responses
 from api.page_cache import PageCache
 from api.pagination import Cursor, Limit
 from api.responses import links
-from api.routes.users import AUTH_ERRORS
 from api.schemas.common import DateTimeInput
 from api.schemas.estates import (
     Address,

@@ -22,10 +22,9 @@ from api.deps import (
     JobServiceDep,
     authenticate,
 )
-from api.exceptions import error_responses
+from api.exceptions import AUTH_ERRORS, error_responses
 from api.pagination import Cursor, Limit
 from api.responses import job_accepted, links
-from api.routes.users import AUTH_ERRORS
 from api.schemas.jobs import JobCollection, JobLike, JobRead
 from domain.errors import InvalidCursorError
 from domain.jobs import JobKind, JobNotCancellableError, JobNotFoundError, JobNotRetryableError, JobStatus

@@ -7,10 +7,9 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from api.deps import AuthorizedFirstRoute, CurrentPrincipal, JobServiceDep, SessionDep
-from api.exceptions import error_responses
+from api.exceptions import JOB_CREATE_ERRORS, error_responses
 from api.idempotency import IdempotencyDep
 from api.responses import JOB_LINKS, job_accepted
-from api.routes.admin import JOB_CREATE_ERRORS
 from api.schemas.jobs import JobRead
 from api.schemas.reports import ReportRequest
 from domain.vitec import EstateNotFoundError

@@ -5,11 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from api.deps import ADMIN_ONLY, AuthorizedFirstRoute, CurrentPrincipal, JobServiceDep, SessionDep
-from api.exceptions import error_responses
+from api.exceptions import AUTH_ERRORS, JOB_CREATE_ERRORS, error_responses
 from api.idempotency import IdempotencyDep
 from api.responses import JOB_LINKS, job_accepted, links
-from api.routes.admin import JOB_CREATE_ERRORS
-from api.routes.users import AUTH_ERRORS
 from api.schemas.jobs import JobRead
 from api.schemas.sync import SyncCounts, SyncError, SyncRequest, SyncStatusRead
 from domain.users import AdminRequiredError

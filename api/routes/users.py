@@ -7,26 +7,20 @@ import uuid
 from fastapi import APIRouter, status
 
 from api.deps import ADMIN_ONLY, AuthorizedFirstRoute, CurrentPrincipal, CursorCodecDep, UserServiceDep
-from api.exceptions import error_responses
+from api.exceptions import AUTH_ERRORS, error_responses
 from api.pagination import Cursor, Limit
 from api.schemas.users import UserCollection, UserCreate, UserRead, UserUpdate
-from domain.errors import AuthenticationError, InvalidCursorError
+from domain.errors import InvalidCursorError
 from domain.users import (
     AdminRequiredError,
     LastAdminError,
     PasswordCheckBusyError,
-    TokenExpiredError,
-    TokenInvalidError,
-    TokenRevokedError,
     UserEmailTakenError,
-    UserInactiveError,
     UserNotFoundError,
 )
 from service.users import UserChanges
 
 router = APIRouter(tags=["users"], route_class=AuthorizedFirstRoute)
-
-AUTH_ERRORS = (AuthenticationError, TokenInvalidError, TokenExpiredError, TokenRevokedError, UserInactiveError)
 
 
 @router.get("/me", response_model=UserRead, responses=error_responses(*AUTH_ERRORS))
