@@ -17,11 +17,13 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from core.logging import get_logger
 from core.metrics import MIRROR_IMAGES
 from core.resources import Resources
 from domain.blobs import BlobStorageUnavailableError
-from domain.jobs import PermanentJobError, TransientJobError
+from domain.jobs import JobKind, PermanentJobError, TransientJobError
 from domain.vitec import (
     RASTER_IMAGE_TYPES,
     EstateImageTooLargeError,
@@ -34,6 +36,7 @@ from repository.estate_images import EstateImageRepository, ImageToMirror, Mirro
 from repository.organizations import OrganizationRepository
 from service.blobs import blob_store
 from service.job_runner import JobContext
+from service.jobs import JobService
 from service.unit_of_work import notify_read_model_after_commit, transaction
 from service.vitec import vitec_client
 
@@ -41,6 +44,7 @@ logger = get_logger(__name__)
 
 BATCH = 100
 BLOB_PREFIX = "vitec-images"
+MIRROR_DEDUPE_KEY = JobKind.BLOBS_MIRROR.value
 
 
 def image_blob_name(organization_id: uuid.UUID, sha256: str) -> str:
@@ -61,6 +65,19 @@ class MirrorTally:
     def count(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
         MIRROR_IMAGES.labels(outcome=outcome).inc()
+
+
+async def request_mirror(session: AsyncSession, resources: Resources, organization_id: uuid.UUID) -> None:
+    """Start one `blobs.mirror` job for the organization when images wait to be mirrored (after commit);
+    while one is active, that one stays the only one.
+
+    Asked for any image still waiting, not only those this sync changed: an image whose mirror failed
+    (or that changed while a mirror was finishing) is taken up by the next sync's mirror.
+    """
+    if resources.settings.vitec.mirror_images and await EstateImageRepository(session).any_unmirrored(organization_id):
+        await JobService(session, resources).start(
+            None, JobKind.BLOBS_MIRROR, organization_id=organization_id, dedupe_key=MIRROR_DEDUPE_KEY
+        )
 
 
 async def mirror(context: JobContext) -> dict[str, Any]:

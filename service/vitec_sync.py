@@ -37,7 +37,7 @@ from repository.jobs import JobRepository
 from repository.organizations import OrganizationRepository
 from repository.vitec.client import VitecClient
 from repository.vitec_read_model import UpsertResult, VitecReadModelRepository
-from service.images import request_mirror
+from service.image_mirror import request_mirror
 from service.job_runner import JobContext
 from service.jobs import IdempotencyRequest, JobService, JobStart
 from service.unit_of_work import notify_read_model_after_commit, transaction

@@ -108,3 +108,34 @@ def test_the_checks_see_the_code() -> None:
     # Guards the test itself: a broken walk that finds nothing would pass everything above.
     assert len(FILES) > 20
     assert any(module == "fastapi" for module, _ in imports(ROOT / "api" / "main.py"))
+
+
+def _module_path(module: str) -> Path | None:
+    base = ROOT.joinpath(*module.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def transitive_imports(path: Path) -> set[str]:
+    """Every package module `path` imports, directly or through the modules it imports."""
+    seen: set[str] = set()
+    waiting = [path]
+    while waiting:
+        for module, names in imports(waiting.pop()):
+            # `from package import module` imports the module too.
+            for name in {module} | {f"{module}.{name}" for name in names}:
+                found = _module_path(name) if name.split(".")[0] in LAYERS else None
+                if found is not None and name not in seen:
+                    seen.add(name)
+                    waiting.append(found)
+    return seen
+
+
+@pytest.mark.parametrize("reader", ["api/routes/estates.py", "service/estates.py"])
+def test_the_estate_read_api_does_not_import_the_sync_service(reader: str) -> None:
+    # Reading the read model needs the Vitec client (images read through), never the sync.
+    reached = transitive_imports(ROOT / reader)
+    assert "service.vitec" in reached  # the walk follows imports (through service.estates for the router)
+    assert "service.vitec_sync" not in reached
