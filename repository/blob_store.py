@@ -19,10 +19,12 @@ from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
+from urllib.parse import quote
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobBlock, BlobSasPermissions, ContentSettings, UserDelegationKey, generate_blob_sas
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
+from cachetools import LRUCache
 
 from core.blob_client import BlobService
 from core.logging import get_logger
@@ -35,6 +37,9 @@ T = TypeVar("T")
 # A user-delegation key is asked for this long and renewed once less than a SAS lifetime is left.
 _DELEGATION_KEY_LIFETIME = timedelta(hours=2)
 _DELEGATION_KEYS: dict[int, tuple[UserDelegationKey, datetime]] = {}
+# Plain read URLs already signed, by (client, container, blob, expiry): see `BlobStore.read_url`.
+# Bounded: an entry is a few hundred bytes, and one of a past expiry is simply never asked again.
+_READ_URLS: LRUCache[tuple[int, str, str, datetime], SignedUrl] = LRUCache(maxsize=50_000)
 
 
 def _account_key(settings: AzureSettings) -> str | None:
@@ -196,9 +201,22 @@ class BlobStore:
     async def read_url(
         self, name: str, *, content_disposition: str | None = None, valid_for: timedelta | None = None
     ) -> SignedUrl:
-        """A read-only SAS URL for one blob; its responses carry `content_disposition` when given."""
+        """A read-only SAS URL for one blob; its responses carry `content_disposition` when given.
+
+        A plain read URL (neither given) ends on a step of a third of the SAS lifetime, so every
+        reader of a blob within one step is handed the very same URL, still valid for more than two
+        thirds of the lifetime; it is signed once per step and kept (`_READ_URLS`). A page of 50
+        mirrored thumbnails otherwise cost 50 signatures per request, most of a page's time.
+        """
         permission = BlobSasPermissions(read=True)
-        return await self._signed(name, permission, valid_for, content_disposition=content_disposition)
+        if content_disposition is not None or valid_for is not None:
+            return await self._signed(name, permission, valid_for, content_disposition=content_disposition)
+        expires_at = _step_end(datetime.now(UTC), timedelta(seconds=self._settings.sas_ttl_seconds))
+        key = (id(self._client), self.container, name, expires_at)
+        url = _READ_URLS.get(key)
+        if url is None:
+            url = _READ_URLS[key] = await self._signed(name, permission, None, expires_at=expires_at)
+        return url
 
     async def write_url(self, name: str, *, valid_for: timedelta | None = None) -> SignedUrl:
         """A create/write-only SAS URL for one blob (a browser's direct upload)."""
@@ -211,10 +229,12 @@ class BlobStore:
         valid_for: timedelta | None,
         *,
         content_disposition: str | None = None,
+        expires_at: datetime | None = None,
     ) -> SignedUrl:
         lifetime = timedelta(seconds=self._settings.sas_ttl_seconds)
-        # Never longer than the configured lifetime (SPEC: at most 15 minutes).
-        expires_at = datetime.now(UTC) + min(valid_for if valid_for is not None else lifetime, lifetime)
+        if expires_at is None:
+            # Never longer than the configured lifetime (SPEC: at most 15 minutes).
+            expires_at = datetime.now(UTC) + min(valid_for if valid_for is not None else lifetime, lifetime)
         key = await self._user_delegation_key() if self._account_key is None else None
         token = generate_blob_sas(
             account_name=self._client.account_name or "",
@@ -226,7 +246,12 @@ class BlobStore:
             expiry=expires_at,
             content_disposition=content_disposition,
         )
-        return SignedUrl(f"{self._container.get_blob_client(name).url}?{token}", expires_at)
+        return SignedUrl(f"{self._blob_url(name)}?{token}", expires_at)
+
+    def _blob_url(self, name: str) -> str:
+        """The blob's URL as the SDK spells it (`BlobClient.url`), without building a client per
+        blob: that took longer than signing."""
+        return f"{self._container.url.rstrip('/')}/{quote(name, safe='~/')}"
 
     async def _user_delegation_key(self) -> UserDelegationKey:
         """One key per client, renewed well before it ends (asking costs a round trip to Entra)."""
@@ -237,6 +262,13 @@ class BlobStore:
             cached = (await _guarded(self._client.get_user_delegation_key(now, expiry)), expiry)
             _DELEGATION_KEYS[id(self._client)] = cached
         return cached[0]
+
+
+def _step_end(now: datetime, lifetime: timedelta) -> datetime:
+    """`now + lifetime` rounded down to a step of a third of `lifetime` (whole seconds)."""
+    step = max(int(lifetime.total_seconds()) // 3, 1)
+    end = int((now + lifetime).timestamp())
+    return datetime.fromtimestamp(end - end % step, UTC)
 
 
 async def _guarded(call: Awaitable[T]) -> T:

@@ -168,3 +168,26 @@ async def test_an_unreachable_storage_is_reported_not_ready() -> None:
         assert await BlobStore(service, settings).ping() is False
     finally:
         await service.close()
+
+
+async def test_a_plain_read_url_is_signed_once_per_step_and_reads_the_blob(store: BlobStore) -> None:
+    """Readers of one blob within a step share one URL; it reads the blob, and it leaves more than
+    two thirds of the SAS lifetime (a cached page may hold it, see the page cache's margin)."""
+    from datetime import UTC, datetime
+
+    name = blob_name()
+    await store.upload_bytes(name, b"thumbnail", "image/jpeg")
+    first, second = await store.read_url(name), await store.read_url(name)
+    other = await store.read_url(blob_name())
+
+    async with httpx.AsyncClient() as http:
+        read = await http.get(first.url)
+
+    assert (read.status_code, read.content) == (200, b"thumbnail")
+    assert second == first
+    assert other.url != first.url
+    lifetime = timedelta(seconds=blob_settings().sas_ttl_seconds)
+    left = first.expires_at - datetime.now(UTC)
+    assert lifetime * 2 / 3 - timedelta(seconds=2) < left <= lifetime
+    # The URL is spelled as the SDK's own blob client spells it.
+    assert first.url.split("?")[0] == store._container.get_blob_client(name).url
