@@ -1,13 +1,9 @@
-"""The two hottest GETs, answered below FastAPI's routing and parameter machinery.
+"""The hottest GET, answered below FastAPI's routing and parameter machinery.
 
-Thousands of open tabs poll their jobs and page through the same estate lists. For those, the
-framework's per-request work (route matching, dependency and parameter resolution, response
-validation) costs more than the answer itself (see bench/RESULTS.md). This layer answers, from the
-same code the routes use, what it can answer alone:
-
-- a job poll: `GET /api/v1/jobs/{id}` with no query or `?wait=N`;
-- a page the page cache holds (`api.page_cache`): a read-model GET that its route rendered before
-  for the same organization and the same query string.
+Thousands of open tabs poll their jobs. For those, the framework's per-request work (route
+matching, dependency and parameter resolution, response validation) costs more than the answer
+itself (see bench/RESULTS.md). This layer answers, from the same code the routes use, a job poll:
+`GET /api/v1/jobs/{id}` with no query or `?wait=N`.
 
 Everything else goes on to the app untouched, and so does anything that fails here (a bad token, an
 unknown job): the routes answer those, so errors are rendered in one place only. The layer sits
@@ -37,21 +33,16 @@ _JSON = (b"content-type", b"application/json")
 
 
 class HotPathMiddleware:
-    """Answers well-formed job polls and cached pages itself; passes everything else on."""
+    """Answers well-formed job polls itself; passes everything else on."""
 
-    def __init__(self, app: ASGIApp, *, api: FastAPI, cached_paths: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, *, api: FastAPI) -> None:
         self.app = app
         self.api = api
-        self.cached_paths = cached_paths
-        self._page_labels = {path: _RouteLabel(path.removeprefix(API_PREFIX)) for path in cached_paths}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             path: str = scope["path"]
-            if path.startswith(JOB_POLL_PREFIX):
-                if await self._poll(scope, send):
-                    return
-            elif path in self.cached_paths and await self._cached_page(scope, send):
+            if path.startswith(JOB_POLL_PREFIX) and await self._poll(scope, send):
                 return
         await self.app(scope, receive, send)
 
@@ -77,17 +68,6 @@ class HotPathMiddleware:
             return False  # signed out while it waited: the route answers the 401
         _mark_route(scope, _POLL_LABEL)
         await _send_poll(send, reply)
-        return True
-
-    async def _cached_page(self, scope: Scope, send: Send) -> bool:
-        principal = await self._principal(scope)
-        if principal is None:
-            return False
-        body = self.api.state.page_cache.get(principal.organization_id, scope["path"], scope["query_string"])
-        if body is None:
-            return False
-        _mark_route(scope, self._page_labels[scope["path"]])
-        await _send(send, 200, [_JSON, (b"content-length", str(len(body)).encode())], body)
         return True
 
     @property

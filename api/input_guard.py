@@ -94,8 +94,11 @@ class InputGuardMiddleware:
         if bad is not None:
             await _unstorable_response(bad)(scope, receive, send)
             return
+        if not _has_body(scope):  # most requests: no route to look up for them
+            await self.app(scope, receive, send)
+            return
         policy = self._policy(scope)
-        if policy.streams or not _has_body(scope):
+        if policy.streams:
             await self.app(scope, receive, send)
         else:
             await self._guard_body(scope, receive, send, policy)

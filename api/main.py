@@ -14,7 +14,6 @@ from api.exceptions import install_exception_handlers, problem_only_openapi
 from api.hot_paths import HotPathMiddleware
 from api.input_guard import InputGuardMiddleware, no_unknown_query_parameters
 from api.middleware import RequestContextMiddleware
-from api.page_cache import PageCache, forget_pages_after_syncs
 from api.pagination import CursorCodec
 from api.routes import API_PREFIX, admin, auth, documents, estates, health, jobs, reports, sync, users
 from core.logging import configure_logging, get_logger
@@ -22,8 +21,10 @@ from core.resources import Resources
 from core.settings import Settings, get_settings
 from service.access import AccessGuard
 from service.blobs import prepare_blob_storage
+from service.estates import EstatePages
 from service.job_events import JobFeeds
 from service.job_polling import JobSnapshotCache
+from service.page_cache import PageCache, forget_pages_after_syncs
 
 logger = get_logger(__name__)
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await prepare_blob_storage(resources)
         resources.job_changes.on_change(app.state.job_cache.invalidate)
         resources.read_model_changes.on_change(app.state.page_cache.invalidate)
+        app.state.estate_pages = EstatePages(resources, app.state.page_cache)
         app.state.access_guard = AccessGuard(resources)
         resources.access_changes.on_change(app.state.access_guard.invalidate)
         app.state.job_feeds = JobFeeds(resources, app.state.job_cache)
@@ -80,14 +82,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_exception_handlers(app)
     problem_only_openapi(app)
 
-    # Jobs first: job polling is the hot path, and routes are matched in order.
+    # The hottest reads first (estate pages, job polls): routes are matched in order, one by one.
     for router in (
+        estates.router,
         jobs.router,
         auth.router,
         users.router,
         admin.router,
         sync.router,
-        estates.router,
         documents.router,
         reports.router,
     ):
@@ -96,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Added innermost first: the request context wraps everything, so even a 500 gets its headers.
     app.add_middleware(InputGuardMiddleware, api=app, max_bytes=settings.app.max_json_body_bytes)
-    app.add_middleware(HotPathMiddleware, api=app, cached_paths=frozenset({f"{API_PREFIX}/estates"}))
+    app.add_middleware(HotPathMiddleware, api=app)
     if settings.app.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -9,11 +9,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.exceptions import internal_error_response, service_unavailable_response
 from api.request_context import choose_request_id, set_request_id
-from core.logging import bind_log_context, clear_log_context, get_logger
+from core.logging import bind_log_context, clear_log_context, get_logger, log_request
 from core.metrics import HTTP_REQUEST_DURATION
 from core.outages import is_outage
 
-logger = get_logger("api.access")
+logger = get_logger(__name__)
 
 _SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
@@ -83,13 +83,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path_format", "unmatched")
             HTTP_REQUEST_DURATION.labels(method=scope["method"], route=route, status=status).observe(elapsed)
-            logger.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
+            log_request(scope["method"], scope["path"], status, round(elapsed * 1000, 2))
 
     def _response_headers(
         self, headers: Iterable[tuple[bytes, bytes]], request_id: str, private: bool

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -74,3 +75,18 @@ async def _decode_json(connection: asyncpg.Connection) -> None:
 
 async def _keep_session_state(connection: asyncpg.Connection) -> None:
     """Nothing to reset: the raw pool runs single statements outside transactions."""
+
+
+@asynccontextmanager
+async def single_statements(pool: asyncpg.Pool | None, factory: SessionFactory) -> AsyncIterator[Any]:
+    """Where a read of single statements runs: the raw pool (each statement its own snapshot, no
+    transaction to begin or commit, no pre-ping), or, in a process without it (tests that keep
+    everything in one rolled-back transaction), the asyncpg connection under a session of the
+    factory. Either offers asyncpg's `fetch` and `fetchrow`."""
+    if pool is not None:
+        yield pool
+        return
+    async with factory() as session:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        yield raw.driver_connection

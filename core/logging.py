@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
+from typing import Any
 
+import orjson
 import structlog
 from structlog.typing import Processor
 
@@ -22,6 +25,42 @@ _SHARED_PROCESSORS: list[Processor] = [
 ]
 
 _HANDLER_NAME = "estate-bff"
+# The API's access log: one line per request, written on a lean path of its own (see `log_request`).
+ACCESS_LOGGER = "api.access"
+_access = logging.getLogger(ACCESS_LOGGER)
+
+
+class _AccessLineFormatter(logging.Formatter):
+    """An access line in the shape of every other line (timestamp, level, logger, event, the bound
+    context), written by orjson: structlog's chain costs about 40 µs a line, more than the rest of a
+    cached answer; this costs a few."""
+
+    def __init__(self, *, json: bool) -> None:
+        super().__init__()
+        self.json = json
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, Any] = getattr(record, "fields", {})
+        if not self.json:
+            pairs = " ".join(f"{key}={value}" for key, value in {**fields, **current_log_context()}.items())
+            moment = datetime.fromtimestamp(record.created, UTC).isoformat()
+            return f"{moment} [{record.levelname.lower()}] {record.msg} {pairs}"
+        line = {
+            **fields,
+            **current_log_context(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "timestamp": datetime.fromtimestamp(record.created, UTC),
+            "event": record.msg,
+        }
+        return orjson.dumps(line, option=orjson.OPT_UTC_Z).decode()
+
+
+def log_request(method: str, path: str, status: int, duration_ms: float) -> None:
+    """One access line at INFO (the level the operators set decides, as for every line)."""
+    if _access.isEnabledFor(logging.INFO):
+        fields = {"method": method, "path": path, "status": status, "duration_ms": duration_ms}
+        _access.info("request", extra={"fields": fields})
 
 
 def configure_logging(settings: AppSettings) -> None:
@@ -64,6 +103,12 @@ def configure_logging(settings: AppSettings) -> None:
     access = logging.getLogger("uvicorn.access")
     access.handlers.clear()
     access.propagate = False
+    # The access log: its own handler and formatter on the same stream (see `log_request`).
+    _access.handlers.clear()
+    access_handler = logging.StreamHandler(sys.stdout)
+    access_handler.setFormatter(_AccessLineFormatter(json=settings.log_json))
+    _access.addHandler(access_handler)
+    _access.propagate = False
     # The Azure SDK logs every request and response at INFO: one line per uploaded block.
     logging.getLogger("azure").setLevel(max(logging.WARNING, root.level))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -24,7 +24,6 @@ from urllib.parse import quote
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobBlock, BlobSasPermissions, ContentSettings, UserDelegationKey, generate_blob_sas
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
-from cachetools import LRUCache
 
 from core.blob_client import BlobService
 from core.logging import get_logger
@@ -37,9 +36,8 @@ T = TypeVar("T")
 # A user-delegation key is asked for this long and renewed once less than a SAS lifetime is left.
 _DELEGATION_KEY_LIFETIME = timedelta(hours=2)
 _DELEGATION_KEYS: dict[int, tuple[UserDelegationKey, datetime]] = {}
-# Plain read URLs already signed, by (client, container, blob, expiry): see `BlobStore.read_url`.
-# Bounded: an entry is a few hundred bytes, and one of a past expiry is simply never asked again.
-_READ_URLS: LRUCache[tuple[int, str, str, datetime], SignedUrl] = LRUCache(maxsize=50_000)
+# Plain read URLs kept for the current step at most (`BlobStore.read_urls`); past it, they start over.
+_MAX_READ_URLS = 100_000
 
 
 def _account_key(settings: AzureSettings) -> str | None:
@@ -60,7 +58,8 @@ class BlobDownload:
 class BlobStore:
     """Azure Blob Storage (Azurite locally): blocks in, chunks out, SAS URLs for browsers.
 
-    Wraps the process's one client (`Resources.blob_service`); building it costs nothing.
+    Wraps the process's one client (`Resources.blob_service`); the services share one per
+    resources (`service.blobs.blob_store`), as building its container client costs a little.
     """
 
     def __init__(self, service: BlobService, settings: AzureSettings) -> None:
@@ -68,6 +67,9 @@ class BlobStore:
         self._client: BlobServiceClient = service.client
         self._account_key = None if settings.account_url else _account_key(settings)
         self._container: ContainerClient = self._client.get_container_client(settings.container)
+        # The plain read URLs signed in the current step, by blob name, and when they expire.
+        self._read_urls: dict[str, SignedUrl] = {}
+        self._read_urls_expire_at: datetime | None = None
 
     @property
     def container(self) -> str:
@@ -202,21 +204,35 @@ class BlobStore:
         self, name: str, *, content_disposition: str | None = None, valid_for: timedelta | None = None
     ) -> SignedUrl:
         """A read-only SAS URL for one blob; its responses carry `content_disposition` when given.
-
-        A plain read URL (neither given) ends on a step of a third of the SAS lifetime, so every
-        reader of a blob within one step is handed the very same URL, still valid for more than two
-        thirds of the lifetime; it is signed once per step and kept (`_READ_URLS`). A page of 50
-        mirrored thumbnails otherwise cost 50 signatures per request, most of a page's time.
-        """
+        Without either argument it is the blob's plain read URL (`read_urls`)."""
+        if content_disposition is None and valid_for is None:
+            return (await self.read_urls([name]))[name]
         permission = BlobSasPermissions(read=True)
-        if content_disposition is not None or valid_for is not None:
-            return await self._signed(name, permission, valid_for, content_disposition=content_disposition)
+        return await self._signed(name, permission, valid_for, content_disposition=content_disposition)
+
+    async def read_urls(self, names: Iterable[str]) -> dict[str, SignedUrl]:
+        """Plain read SAS URLs of blobs (a page's images), by name.
+
+        They end on a step of a third of the SAS lifetime, so every reader of a blob within one
+        step is handed the very same URL, still valid for more than two thirds of the lifetime; it
+        is signed once per step and kept until the step ends. A page of 50 mirrored thumbnails
+        otherwise cost 50 signatures per request, most of a page's time.
+        """
         expires_at = _step_end(datetime.now(UTC), timedelta(seconds=self._settings.sas_ttl_seconds))
-        key = (id(self._client), self.container, name, expires_at)
-        url = _READ_URLS.get(key)
-        if url is None:
-            url = _READ_URLS[key] = await self._signed(name, permission, None, expires_at=expires_at)
-        return url
+        if expires_at != self._read_urls_expire_at or len(self._read_urls) > _MAX_READ_URLS:
+            self._read_urls, self._read_urls_expire_at = {}, expires_at
+        kept = self._read_urls
+        urls: dict[str, SignedUrl] = {}
+        for name in names:
+            url = kept.get(name)
+            if url is None:
+                permission = BlobSasPermissions(read=True)
+                url = kept[name] = await self._signed(name, permission, None, expires_at=expires_at)
+            urls[name] = url
+        return urls
+
+    async def close(self) -> None:
+        """Nothing of its own to close: the client is the resources' (`Resources.close`)."""
 
     async def write_url(self, name: str, *, valid_for: timedelta | None = None) -> SignedUrl:
         """A create/write-only SAS URL for one blob (a browser's direct upload)."""

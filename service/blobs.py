@@ -10,9 +10,13 @@ from repository.blob_store import BlobStore
 logger = get_logger(__name__)
 
 
-def blob_store(resources: Resources) -> BlobStore:
-    """The blob gateway over this process's client (cheap: no I/O, no new connection)."""
+def _build(resources: Resources) -> BlobStore:
     return BlobStore(resources.blob_service, resources.settings.azure)
+
+
+def blob_store(resources: Resources) -> BlobStore:
+    """The blob gateway over this process's client: one per resources (no I/O, no connection of its own)."""
+    return resources.shared(_build)
 
 
 async def prepare_blob_storage(resources: Resources) -> None:

@@ -4,31 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.resources import Resources
-from domain.estates import EstateFilters
+from domain.estates import EstateDetails, EstateFilters, EstateSummary
 from domain.pagination import Page, page_of
 from domain.users import Principal
 from domain.vitec import EstateImageNotFoundError, EstateImageTimeoutError, EstateNotFoundError, VitecBinary
+from repository import estate_reads
 from repository.estate_images import EstateImageRepository
-from repository.estates import BrokerOnEstate, EstateListRow, EstateRepository, TimeKey
-from repository.models import Department, Employee, Estate, EstateImage
+from repository.estate_reads import TimeKey
+from repository.estates import EstateRepository
+from repository.models import Department, Employee
 from service.blobs import blob_store
 from service.images import ImageUrls
-from service.unit_of_work import transaction
+from service.page_cache import PageCache, RenderedPage
+from service.unit_of_work import single_statements, transaction
 from service.vitec import vitec_client
 
 
 @dataclass(frozen=True, slots=True)
 class EstateListing:
-    estate: EstateListRow
-    broker_ids: list[uuid.UUID]
-    thumbnail_id: uuid.UUID | None
-    # A read SAS URL once the thumbnail is mirrored into Blob Storage.
+    """A list item: the estate's row, and its thumbnail's read SAS URL once mirrored."""
+
+    estate: EstateSummary
     thumbnail_url: str | None = None
 
 
@@ -42,19 +45,12 @@ class EstateListingPage:
 
 @dataclass(frozen=True, slots=True)
 class EstateDetail:
-    estate: Estate
-    broker_ids: list[uuid.UUID]
-    images: list[EstateImage]
-    brokers: list[BrokerOnEstate]
-    department: Department | None
-    # Read SAS URLs of the mirrored images, by image id.
-    image_urls: dict[uuid.UUID, str]
+    """An estate with its images, brokers and department; read SAS URLs of its mirrored images by id."""
 
-    def listing(self) -> EstateListing:
-        """The estate as a list shows it (the detail repeats every list field)."""
-        first = self.images[0] if self.images else None
-        thumbnail_url = self.image_urls.get(first.id) if first else None
-        return EstateListing(EstateListRow.of(self.estate), self.broker_ids, first.id if first else None, thumbnail_url)
+    row: EstateDetails
+    broker_ids: list[uuid.UUID]
+    thumbnail_url: str | None
+    image_urls: dict[uuid.UUID, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,49 +84,69 @@ async def read_image(
     return ImageAnswer(binary=binary)
 
 
-class EstateService:
-    def __init__(self, session: AsyncSession, resources: Resources) -> None:
-        self._estates = EstateRepository(session)
+class EstatePages:
+    """The estate list and the estate detail: one statement each on the raw pool (no unit of work
+    around a read), list pages cached per organization and normalized query (`PageCache`)."""
+
+    def __init__(self, resources: Resources, cache: PageCache) -> None:
         self._resources = resources
+        self._cache = cache
 
     async def list(
-        self, principal: Principal, filters: EstateFilters, *, limit: int, after: TimeKey | None
+        self,
+        principal: Principal,
+        filters: EstateFilters,
+        *,
+        limit: int,
+        after: TimeKey | None,
+        render: Callable[[EstateListingPage], bytes],
+    ) -> bytes:
+        """Live estates, most recently changed first, as `render` writes them: from the cache, or
+        read and rendered once for everyone who asks for the same page meanwhile."""
+        organization_id = principal.organization_id
+        filters = filters.normalized()
+
+        async def fill() -> RenderedPage:
+            listed = await self._read_list(organization_id, filters, limit=limit, after=after)
+            return RenderedPage(render(listed), listed.urls_expire_at)
+
+        return await self._cache.page(organization_id, (filters, limit, after), fill)
+
+    async def _read_list(
+        self, organization_id: uuid.UUID, filters: EstateFilters, *, limit: int, after: TimeKey | None
     ) -> EstateListingPage:
-        """Live estates, most recently changed first; three queries whatever the page size."""
-        rows = await self._estates.list_page(principal.organization_id, filters, limit=limit + 1, after=after)
+        async with single_statements(self._resources) as reader:
+            rows = await estate_reads.list_page(reader, organization_id, filters, limit=limit + 1, after=after)
         page = page_of(rows, limit, lambda row: (row.updated_at, row.id))
-        ids = [estate.id for estate in page.items]
-        brokers = await self._estates.broker_ids(ids)
-        thumbnails = await self._estates.thumbnails(ids)
         urls = ImageUrls(self._resources)
-        listings = []
-        for estate in page.items:
-            thumbnail = thumbnails.get(estate.id)
-            url = await urls.signed(thumbnail.blob_name) if thumbnail and thumbnail.blob_name else None
-            listings.append(
-                EstateListing(estate, brokers.get(estate.id, []), thumbnail.image_id if thumbnail else None, url)
-            )
+        signed = await urls.signed(row.thumbnail_blob for row in page.items if row.thumbnail_blob)
+        listings = [
+            EstateListing(row, signed[row.thumbnail_blob] if row.thumbnail_blob else None) for row in page.items
+        ]
         return EstateListingPage(Page(listings, page.next_key), urls.earliest_expiry)
 
     async def get(self, principal: Principal, estate_id: uuid.UUID) -> EstateDetail:
-        estate = await self._estates.get(principal.organization_id, estate_id)
-        if estate is None:
+        async with single_statements(self._resources) as reader:
+            row = await estate_reads.detail(reader, principal.organization_id, estate_id)
+        if row is None:
             raise EstateNotFoundError
-        brokers = await self._estates.brokers(estate.id)
-        images = list(await self._estates.images(estate.id))
         urls = ImageUrls(self._resources)
+        signed = await urls.signed(image.blob_name for image in row.images if image.blob_name)
+        image_urls = {image.id: signed[image.blob_name] for image in row.images if image.blob_name}
+        first = row.images[0] if row.images else None
         return EstateDetail(
-            estate=estate,
-            broker_ids=list(dict.fromkeys(b.employee_id for b in brokers if b.employee_id is not None)),
-            images=images,
-            brokers=brokers,
-            department=await self._estates.department(estate.department_id),
-            image_urls={
-                image.id: await urls.signed(image.blob_name)
-                for image in images
-                if image.blob_name is not None and image.mirrored_at is not None
-            },
+            row=row,
+            broker_ids=list(dict.fromkeys(b.employee_id for b in row.brokers if b.employee_id is not None)),
+            thumbnail_url=image_urls.get(first.id) if first else None,
+            image_urls=image_urls,
         )
+
+
+class EstateService:
+    """Departments and employees (pages of the organization's offices and staff)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._estates = EstateRepository(session)
 
     async def departments(
         self, principal: Principal, *, limit: int, after: TimeKey | None

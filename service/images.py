@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from core.resources import Resources
@@ -17,8 +18,10 @@ class ImageUrls:
         self._store = blob_store(resources)
         self.earliest_expiry: datetime | None = None
 
-    async def signed(self, blob_name: str) -> str:
-        url: SignedUrl = await self._store.read_url(blob_name)
-        if self.earliest_expiry is None or url.expires_at < self.earliest_expiry:
-            self.earliest_expiry = url.expires_at
-        return url.url
+    async def signed(self, blob_names: Iterable[str]) -> dict[str, str]:
+        """Read SAS URLs of the blobs, by name."""
+        urls: dict[str, SignedUrl] = await self._store.read_urls(blob_names)
+        for url in urls.values():
+            if self.earliest_expiry is None or url.expires_at < self.earliest_expiry:
+                self.earliest_expiry = url.expires_at
+        return {name: url.url for name, url in urls.items()}

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.database import single_statements as read_statements
 from core.database import unit_of_work
 from core.logging import get_logger
 from core.resources import Resources
@@ -100,3 +102,9 @@ async def transaction(resources: Resources) -> AsyncIterator[AsyncSession]:
             await send_jobs(resources, items)
         except Exception as exc:  # the commit stands; the sweeper sends whatever was missed
             logger.warning("job_dispatch_failed", error=repr(exc), jobs=[str(item.job_id) for item in items])
+
+
+def single_statements(resources: Resources) -> AbstractAsyncContextManager[Any]:
+    """A read of single statements, outside any unit of work (see `core.database.single_statements`):
+    nothing to commit, so nothing to begin."""
+    return read_statements(resources.raw_pool, resources.session_factory)

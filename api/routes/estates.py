@@ -3,33 +3,29 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.deps import CurrentPrincipal, CursorCodecDep, ResourcesDep, SessionDep
 from api.exceptions import AUTH_ERRORS, error_responses
-from api.page_cache import PageCache
-from api.pagination import Cursor, Limit
+from api.pagination import Cursor, CursorCodec, Limit
 from api.responses import links
 from api.schemas.common import DateTimeInput
 from api.schemas.estates import (
     Address,
-    Area,
-    BrokerRead,
     DepartmentCollection,
     DepartmentRead,
     EmployeeCollection,
     EmployeeRead,
     EstateCollection,
-    EstateImageRead,
-    EstateListItem,
     EstateRead,
-    Price,
 )
 from domain.errors import InvalidCursorError
-from domain.estates import EstateFilters
+from domain.estates import EstateFilters, EstateSummary
 from domain.vitec import (
     RASTER_IMAGE_TYPES,
     EstateImageNotFoundError,
@@ -38,15 +34,21 @@ from domain.vitec import (
     EstateNotFoundError,
     VitecUnavailableError,
 )
-from service.estates import EstateDetail, EstateListing, EstateService, read_image
+from service.estates import EstateDetail, EstateListingPage, EstatePages, EstateService, read_image
 
 router = APIRouter(tags=["estates"])
 
 
-async def get_estate_service(session: SessionDep, resources: ResourcesDep) -> EstateService:
-    return EstateService(session, resources)
+async def get_estate_pages(request: Request) -> EstatePages:
+    pages: EstatePages = request.app.state.estate_pages
+    return pages
 
 
+async def get_estate_service(session: SessionDep) -> EstateService:
+    return EstateService(session)
+
+
+EstatePagesDep = Annotated[EstatePages, Depends(get_estate_pages)]
 EstateServiceDep = Annotated[EstateService, Depends(get_estate_service)]
 
 
@@ -54,60 +56,91 @@ def _image_url(estate_id: uuid.UUID, image_id: uuid.UUID) -> str:
     return f"/api/v1/estates/{estate_id}/images/{image_id}"
 
 
-def _list_item(listing: EstateListing) -> EstateListItem:
-    estate = listing.estate
-    return EstateListItem(
-        id=estate.id,
-        vitec_estate_id=estate.vitec_id,
-        assignment_number=estate.assignment_number,
-        status=estate.status,
-        estate_type=estate.estate_type,
-        address=Address(street=estate.street, zip_code=estate.zip_code, city=estate.city),
-        heading=estate.heading,
-        asking_price=estate.asking_price,
-        department_id=estate.department_id,
-        broker_ids=listing.broker_ids,
-        thumbnail_url=listing.thumbnail_url
-        or (_image_url(estate.id, listing.thumbnail_id) if listing.thumbnail_id else None),
-        vitec_changed_at=estate.vitec_changed_at,
-        updated_at=estate.updated_at,
+# The two hottest answers are written as JSON straight from the rows, in the shape and field order
+# of their response models (`EstateListItem`, `EstateRead`, which document them): validating rows
+# into models and serializing those again cost more than the query. orjson writes them, spelling
+# decimals, UUIDs and UTC datetimes as pydantic does (tests compare the bytes with the models').
+def _spelled(value: object) -> str:
+    if isinstance(value, Decimal | uuid.UUID):  # asyncpg's UUID is a subclass orjson does not take
+        return str(value)
+    raise TypeError(f"no JSON for {type(value).__name__}")
+
+
+def to_json(document: dict[str, Any]) -> bytes:
+    return orjson.dumps(document, default=_spelled, option=orjson.OPT_UTC_Z)
+
+
+def _item(estate: EstateSummary, thumbnail_url: str | None) -> dict[str, Any]:
+    # UUIDs and decimals as text here: asyncpg's UUID is a subclass orjson hands back to `_spelled`,
+    # and a page has some 250 of them.
+    if thumbnail_url is None and estate.thumbnail_id is not None:
+        thumbnail_url = _image_url(estate.id, estate.thumbnail_id)
+    return {
+        "id": str(estate.id),
+        "vitec_estate_id": estate.vitec_id,
+        "assignment_number": estate.assignment_number,
+        "status": estate.status,
+        "estate_type": estate.estate_type,
+        "address": {"street": estate.street, "zip_code": estate.zip_code, "city": estate.city},
+        "heading": estate.heading,
+        "asking_price": None if estate.asking_price is None else str(estate.asking_price),
+        "department_id": None if estate.department_id is None else str(estate.department_id),
+        "broker_ids": [str(broker_id) for broker_id in estate.broker_ids],
+        "thumbnail_url": thumbnail_url,
+        "vitec_changed_at": estate.vitec_changed_at,
+        "updated_at": estate.updated_at,
+    }
+
+
+def render_list(listed: EstateListingPage, codec: CursorCodec) -> bytes:
+    """An `EstateCollection` as JSON."""
+    page = listed.page
+    return to_json(
+        {
+            "items": [_item(listing.estate, listing.thumbnail_url) for listing in page.items],
+            "next_cursor": codec.encode_time_id(page.next_key),
+        }
     )
 
 
-def _detail(detail: EstateDetail) -> EstateRead:
-    estate, department = detail.estate, detail.department
-    item = _list_item(detail.listing())
-    return EstateRead(
-        **item.model_dump(),
-        description=estate.description,
-        price=Price(asking=estate.asking_price, total=estate.total_price),
-        area=Area(primary_room=estate.primary_area, usable=estate.usable_area),
-        rooms=estate.rooms,
-        bedrooms=estate.bedrooms,
-        construction_year=estate.construction_year,
-        energy_letter=estate.energy_letter,
-        images=[
-            EstateImageRead(
-                id=i.id,
-                sequence=i.sequence,
-                description=i.description,
-                category=i.category,
-                url=detail.image_urls.get(i.id) or _image_url(estate.id, i.id),
-            )
-            for i in detail.images
-        ],
-        brokers=[BrokerRead(employee_id=b.employee_id, name=b.name, role=b.role) for b in detail.brokers],
-        department=None
-        if department is None
-        else DepartmentRead(
-            id=department.id,
-            vitec_department_id=department.vitec_id,
-            name=department.name,
-            market_name=department.market_name,
-            email=department.email,
-            phone=department.phone,
-            address=Address(street=department.street, zip_code=department.zip_code, city=department.city),
-        ),
+def render_detail(detail: EstateDetail) -> bytes:
+    """An `EstateRead` as JSON."""
+    row, department = detail.row, detail.row.department
+    estate = row.estate
+    return to_json(
+        {
+            **_item(estate, detail.thumbnail_url),
+            "broker_ids": detail.broker_ids,
+            "description": row.description,
+            "price": {"asking": estate.asking_price, "total": row.total_price},
+            "area": {"primary_room": row.primary_area, "usable": row.usable_area},
+            "rooms": row.rooms,
+            "bedrooms": row.bedrooms,
+            "construction_year": row.construction_year,
+            "energy_letter": row.energy_letter,
+            "images": [
+                {
+                    "id": image.id,
+                    "sequence": image.sequence,
+                    "description": image.description,
+                    "category": image.category,
+                    "url": detail.image_urls.get(image.id) or _image_url(estate.id, image.id),
+                }
+                for image in row.images
+            ],
+            "brokers": [{"employee_id": b.employee_id, "name": b.name, "role": b.role} for b in row.brokers],
+            "department": None
+            if department is None
+            else {
+                "id": department.id,
+                "vitec_department_id": department.vitec_id,
+                "name": department.name,
+                "market_name": department.market_name,
+                "email": department.email,
+                "phone": department.phone,
+                "address": {"street": department.street, "zip_code": department.zip_code, "city": department.city},
+            },
+        }
     )
 
 
@@ -120,9 +153,8 @@ def _detail(detail: EstateDetail) -> EstateRead:
     },
 )
 async def list_estates(
-    request: Request,
     principal: CurrentPrincipal,
-    service: EstateServiceDep,
+    pages: EstatePagesDep,
     codec: CursorCodecDep,
     status: Annotated[list[str] | None, Query(max_length=32, description="Repeatable.")] = None,
     department_id: uuid.UUID | None = None,
@@ -137,17 +169,12 @@ async def list_estates(
         statuses=status or [], department_id=department_id, broker_id=broker_id,
         words=(q or "").split(), updated_since=updated_since,
     )  # fmt: skip
-    cache: PageCache = request.app.state.page_cache
-    epoch = cache.epoch  # before reading: a sync committing meanwhile must not leave this page cached
-    listed = await service.list(principal, filters, limit=limit, after=codec.decode_time_id(cursor))
-    page = listed.page
-    collection = EstateCollection(
-        items=[_list_item(listing) for listing in page.items], next_cursor=codec.encode_time_id(page.next_key)
-    )
-    body = collection.model_dump_json().encode()
-    # The hot path (api.hot_paths) answers the same organization's same query from here on.
-    cache.put(
-        principal.organization_id, request.url.path, request.scope["query_string"], body, epoch, listed.urls_expire_at
+    body = await pages.list(
+        principal,
+        filters,
+        limit=limit,
+        after=codec.decode_time_id(cursor),
+        render=lambda page: render_list(page, codec),
     )
     return Response(body, media_type="application/json")
 
@@ -164,9 +191,9 @@ _IMAGE_LINK = links(
     response_model=EstateRead,
     responses={200: {"links": _IMAGE_LINK}, **error_responses(*AUTH_ERRORS, EstateNotFoundError)},
 )
-async def read_estate(estate_id: uuid.UUID, principal: CurrentPrincipal, service: EstateServiceDep) -> EstateRead:
+async def read_estate(estate_id: uuid.UUID, principal: CurrentPrincipal, pages: EstatePagesDep) -> Response:
     """One estate with its images, brokers and department; another organization's or a deleted one: 404."""
-    return _detail(await service.get(principal, estate_id))
+    return Response(render_detail(await pages.get(principal, estate_id)), media_type="application/json")
 
 
 @router.get(
