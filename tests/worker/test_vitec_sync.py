@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import uuid
@@ -553,3 +554,15 @@ async def test_list_and_detail_are_spelled_exactly_as_their_response_models(api:
         assert detail.status_code == 200
         assert EstateRead.model_validate_json(detail.content).model_dump_json().encode() == detail.content
         assert {key: value for key, value in detail.json().items() if key in item} == item
+
+
+async def test_concurrent_askers_of_a_missing_page_cost_one_read(api: httpx.AsyncClient) -> None:
+    """No stampede: the first asker reads the page, the others wait for its answer."""
+    await api.get("/api/v1/estates", params={"limit": 1})  # the caller's access is read (and kept) once
+    params = {"limit": 7, "q": uuid.uuid4().hex[:4]}  # a page no test asked for before
+    with statements_of(api) as statements:
+        answers = await asyncio.gather(*(api.get("/api/v1/estates", params=params) for _ in range(20)))
+
+    assert {answer.status_code for answer in answers} == {200}
+    assert len({answer.content for answer in answers}) == 1
+    assert len(statements) == 1
