@@ -15,8 +15,10 @@ def _build(resources: Resources) -> BlobStore:
 
 
 def blob_store(resources: Resources) -> BlobStore:
-    """The blob gateway over this process's client: one per resources (no I/O, no connection of its own)."""
-    return resources.shared(_build)
+    """The blob gateway over this process's client: one per resources (no I/O, no connection of its
+    own), built again if the resources' client was replaced (a test that takes Blob Storage away)."""
+    store = resources.shared(_build)
+    return store if store.service is resources.blob_service else _build(resources)
 
 
 async def prepare_blob_storage(resources: Resources) -> None:
