@@ -35,39 +35,27 @@ class Reader(Protocol):
     async def fetchrow(self, query: str, *args: Any) -> Any: ...
 
 
-# The broker ids of a list item: our employees in any broker role, each once, in the detail's order
-# of its brokers (role code, then name) at the first role each holds.
-_BROKER_IDS = """ARRAY(
-    SELECT b.employee_id FROM estate_brokers b JOIN employees m ON m.id = b.employee_id
-    WHERE b.estate_id = e.id
-    GROUP BY b.employee_id, m.name ORDER BY min(b.role_code), m.name, b.employee_id
-)"""
-
-_LIST = f"""
+# The broker ids and the first image are columns of the estate, kept by triggers (see the model).
+_LIST = """
 SELECT e.id, e.vitec_id, e.assignment_number, e.status, e.estate_type, e.street, e.zip_code, e.city,
-       e.heading, e.asking_price, e.department_id, {_BROKER_IDS}, t.id, t.blob_name,
+       e.heading, e.asking_price, e.department_id, e.broker_ids, e.thumbnail_image_id, e.thumbnail_blob_name,
        e.vitec_changed_at, e.updated_at
 FROM estates e
-LEFT JOIN LATERAL (
-    SELECT i.id, CASE WHEN i.mirrored_at IS NOT NULL THEN i.blob_name END AS blob_name
-    FROM estate_images i WHERE i.estate_id = e.id ORDER BY i.sequence LIMIT 1
-) t ON true
-WHERE e.organization_id = $1 AND e.deleted_at IS NULL{{conditions}}
+WHERE e.organization_id = $1 AND e.deleted_at IS NULL{conditions}
 ORDER BY e.updated_at DESC, e.id DESC
 LIMIT $2
 """
 
-_DETAIL = f"""
+_DETAIL = """
 SELECT e.id, e.vitec_id, e.assignment_number, e.status, e.estate_type, e.street, e.zip_code, e.city,
-       e.heading, e.asking_price, e.department_id, {_BROKER_IDS},
-       (SELECT i.id FROM estate_images i WHERE i.estate_id = e.id ORDER BY i.sequence LIMIT 1), NULL,
+       e.heading, e.asking_price, e.department_id, e.broker_ids, e.thumbnail_image_id, e.thumbnail_blob_name,
        e.vitec_changed_at, e.updated_at,
        e.description, e.total_price, e.primary_area, e.usable_area, e.rooms, e.bedrooms, e.construction_year,
        e.energy_letter,
        ARRAY(
            SELECT ROW(i.id, i.sequence, i.description, i.category,
                       CASE WHEN i.mirrored_at IS NOT NULL THEN i.blob_name END)
-           FROM estate_images i WHERE i.estate_id = e.id ORDER BY i.sequence
+           FROM estate_images i WHERE i.estate_id = e.id ORDER BY i.sequence, i.id
        ),
        ARRAY(
            SELECT ROW(b.employee_id, m.name, b.role)

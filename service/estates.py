@@ -48,7 +48,6 @@ class EstateDetail:
     """An estate with its images, brokers and department; read SAS URLs of its mirrored images by id."""
 
     row: EstateDetails
-    broker_ids: list[uuid.UUID]
     thumbnail_url: str | None
     image_urls: dict[uuid.UUID, str]
 
@@ -136,7 +135,6 @@ class EstatePages:
         first = row.images[0] if row.images else None
         return EstateDetail(
             row=row,
-            broker_ids=list(dict.fromkeys(b.employee_id for b in row.brokers if b.employee_id is not None)),
             thumbnail_url=image_urls.get(first.id) if first else None,
             image_urls=image_urls,
         )

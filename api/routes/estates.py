@@ -110,7 +110,6 @@ def render_detail(detail: EstateDetail) -> bytes:
     return to_json(
         {
             **_item(estate, detail.thumbnail_url),
-            "broker_ids": detail.broker_ids,
             "description": row.description,
             "price": {"asking": estate.asking_price, "total": row.total_price},
             "area": {"primary_room": row.primary_area, "usable": row.usable_area},

@@ -12,7 +12,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Computed, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Computed,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -106,6 +118,12 @@ class Estate(UpdatedAtMixin, BaseTableModel):
             persisted=True,
         ),
     )
+    # What a list item shows of the estate's brokers and images, kept on the row by triggers on
+    # estate_brokers and estate_images (migration d4f81a2c6e07): our employee ids in a broker role
+    # (by role code, then id), and the first image with its blob once mirrored. Never written here.
+    broker_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), server_default=text("'{}'"))
+    thumbnail_image_id: Mapped[uuid.UUID | None]
+    thumbnail_blob_name: Mapped[str | None] = mapped_column(String(200))
 
 
 class EstateBroker(BaseTableModel):
