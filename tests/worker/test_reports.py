@@ -22,15 +22,21 @@ from api.main import create_app
 from core.resources import Resources
 from core.settings import Settings, VitecSettings
 from domain.documents import blob_name_for
+from domain.reports import ReportData, ReportTemplate
 from domain.vitec import VitecEstate
-from repository.models import Estate, EstateImage, Job, Organization
+from repository.blob_store import BlobStore
+from repository.models import Document, Estate, EstateImage, Job, Organization
 from repository.organizations import OrganizationRepository
 from repository.vitec.client import VitecClient
 from repository.vitec_read_model import VitecReadModelRepository
-from service.blobs import blob_store
+from service import report_jobs
+from service.blobs import blob_store, prepare_blob_storage
 from service.dispatch import transaction
+from service.job_runner import JobRunner, RunOutcome
 from service.job_sweeper import JobSweeper
+from service.jobs import JobService
 from service.report_jobs import report_document_id
+from tests.factories.reports import photo
 from tests.factories.users import committed_broker_headers
 from tests.worker.conftest import Spawn, wait_registered
 from tests.worker.processes import ManagedProcess, eventually, start_simulator
@@ -253,6 +259,57 @@ async def test_an_estate_deleted_before_its_render_fails_the_job_for_good(
     job = await finished(api, job_id)
     assert (job["status"], job["attempts"]) == ("failed", 1)
     assert job["error"]["internal_code"] == "report_estate_gone"
+
+
+async def test_a_report_holds_no_database_connection_while_it_fetches_images_renders_and_uploads(
+    settings: Settings, live: Resources, synced: Synced, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's pool has a few connections for all its jobs: a report that held one through
+    seconds of downloads and rendering would starve the others. The pool's checked-out count is read
+    in each of those phases of a job run by the real job runner."""
+    estate_id = await _estate_with_images(live, synced.organization_id, 3)
+    resources = Resources.build(settings)
+    await resources.start_raw_pool()
+    await prepare_blob_storage(resources)
+    checked_out: dict[str, int] = {}
+
+    def seen(phase: str) -> None:
+        checked_out[phase] = max(checked_out.get(phase, 0), resources.engine.pool.checkedout())  # type: ignore[attr-defined]
+
+    class CountingImages:
+        async def fetch(self, installation: str, estate: Estate, image: EstateImage) -> bytes | None:
+            seen("images")
+            return photo(image.sequence, (640, 480))
+
+    render_in_thread, upload_bytes = report_jobs.render_report_in_thread, BlobStore.upload_bytes
+
+    async def rendering(template: ReportTemplate, data: ReportData) -> bytes:
+        seen("render")
+        return await render_in_thread(template, data)
+
+    async def uploading(store: BlobStore, name: str, content: bytes, content_type: str | None = None) -> None:
+        seen("upload")
+        await upload_bytes(store, name, content, content_type)
+
+    monkeypatch.setattr(report_jobs, "image_source", lambda _: CountingImages())
+    monkeypatch.setattr(report_jobs, "render_report_in_thread", rendering)
+    monkeypatch.setattr(BlobStore, "upload_bytes", uploading)
+    try:
+        async with transaction(resources) as session:
+            payload = {"estate_id": str(estate_id), "template": "prospectus"}
+            started = await JobService(session, resources).start(
+                None, "reports.render", organization_id=synced.organization_id, payload=payload
+            )
+        outcome = await JobRunner(resources).run(started.job.id, "reports.render", report_jobs.render)
+        async with transaction(resources) as session:
+            document = await session.get(Document, report_document_id(started.job.id))
+    finally:
+        await resources.close()
+
+    assert outcome == RunOutcome.SUCCEEDED
+    assert document is not None
+    assert document.job_id == started.job.id
+    assert checked_out == {"images": 0, "render": 0, "upload": 0}
 
 
 async def _estate_with_images(live: Resources, organization_id: uuid.UUID, images: int) -> uuid.UUID:
