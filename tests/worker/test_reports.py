@@ -36,12 +36,15 @@ from service.job_runner import JobRunner, RunOutcome
 from service.job_sweeper import JobSweeper
 from service.jobs import JobService
 from service.report_jobs import report_document_id
+from service.reports import ImageBytes
 from tests.factories.reports import photo
 from tests.factories.users import committed_broker_headers
 from tests.worker.conftest import Spawn, wait_registered
 from tests.worker.processes import ManagedProcess, eventually, start_simulator
 
 ESTATES = 12
+# Camera-sized photos of a long report: preparing and rendering them outlasts a stale threshold of 1 s.
+PHOTOS = 40
 
 
 @dataclass
@@ -194,9 +197,9 @@ async def test_a_changed_estate_is_rendered_again(
 async def test_the_render_keeps_heartbeating_past_a_short_stale_threshold(
     settings: Settings, api: httpx.AsyncClient, live: Resources, synced: Synced, processes: dict[str, Spawn]
 ) -> None:
-    """Twenty camera-sized photos take longer to prepare and render than the stale threshold; a
+    """Forty camera-sized photos take longer to prepare and render than the stale threshold; a
     worker whose event loop stalled meanwhile would have its job re-queued by the sweeper."""
-    estate_id = await _estate_with_images(live, synced.organization_id, 20)
+    estate_id = await _estate_with_images(live, synced.organization_id, PHOTOS)
     worker = processes["worker"](TEST_REPORT_PHOTOS="1")
     await wait_registered(live, worker.name)
     stale = 1.0
@@ -223,13 +226,13 @@ async def test_the_render_keeps_heartbeating_past_a_short_stale_threshold(
     assert (row.status, row.attempts) == ("succeeded", 1), row.error_message
     assert took > 2 * stale  # else the test proves nothing
     pdf = await pdf_of(api, row.result["document_id"])
-    assert sum(len(page.images) for page in pdf.pages) >= 20
+    assert sum(len(page.images) for page in pdf.pages) >= PHOTOS
 
 
 async def test_a_report_cancelled_while_it_renders_stops_before_the_upload(
     api: httpx.AsyncClient, live: Resources, synced: Synced, processes: dict[str, Spawn]
 ) -> None:
-    estate_id = await _estate_with_images(live, synced.organization_id, 20)
+    estate_id = await _estate_with_images(live, synced.organization_id, PHOTOS)
     worker = processes["worker"](TEST_REPORT_PHOTOS="1")
     await wait_registered(live, worker.name)
     job_id = (await api.post(f"/api/v1/estates/{estate_id}/reports", json={"template": "prospectus"})).json()["id"]
@@ -277,9 +280,9 @@ async def test_a_report_holds_no_database_connection_while_it_fetches_images_ren
         checked_out[phase] = max(checked_out.get(phase, 0), resources.engine.pool.checkedout())  # type: ignore[attr-defined]
 
     class CountingImages:
-        async def fetch(self, installation: str, estate: Estate, image: EstateImage) -> bytes | None:
+        async def fetch(self, installation: str, estate: Estate, image: EstateImage, longest: int) -> ImageBytes:
             seen("images")
-            return photo(image.sequence, (640, 480))
+            return ImageBytes(photo(image.sequence, (640, 480)))
 
     render_in_thread, upload_bytes = report_jobs.render_report_in_thread, BlobStore.upload_bytes
 
