@@ -44,12 +44,17 @@ from sqlalchemy import String, cast, func, select, update
 
 from core.resources import Resources
 from core.settings import AzureSettings, Settings
+from domain.reports import ReportTemplate
 from domain.vitec import BrokerRole
+from repository.documents import DocumentRepository
 from repository.models import Department, Employee, Estate, EstateBroker, EstateImage, Job, Organization
 from service.blobs import blob_store, prepare_blob_storage
 from service.dispatch import transaction
 from service.image_mirror import image_blob_name, store_image
 from service.jobs import JobService
+from service.report_rendering import render_report
+from service.reports import MirroredImages, ReportDataService, VitecImages
+from service.vitec_sync import vitec_client
 from tests.azurite import start_blob_endpoint
 from tests.factories.reports import CAPTIONS, DESCRIPTION, photo
 
@@ -57,6 +62,7 @@ ESTATES = int(os.environ.get("BENCH_REPORT_JOBS", "200"))
 # A file to write py-spy's samples of the worker's first round to (collapsed stacks), when set.
 PROFILE = os.environ.get("BENCH_REPORT_PROFILE", "")
 WARM_UP = 5
+PART_ESTATES = 20  # estates whose report is taken apart
 PHOTOS = 6
 BASE_PHOTOS = 12
 STORING = 8  # estates stored at once while setting up
@@ -115,6 +121,11 @@ async def report_job_benchmark(settings: Settings, root: str, env: dict[str, str
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)  # py-spy writes its samples when interrupted
                 profiler.wait(60)
+        worker.terminate()
+        worker.wait(30)
+        parts = await _parts(
+            resources, organization_id, await _estates(resources, organization_id, PART_ESTATES, first=0)
+        )
     finally:
         if worker is not None:
             worker.terminate()
@@ -122,7 +133,47 @@ async def report_job_benchmark(settings: Settings, root: str, env: dict[str, str
         await blob_store(resources).delete_container()
         await resources.close()
         endpoint.stop()
-    return _results(rounds, memory, setup_seconds)
+    return {**_results(rounds, memory, setup_seconds), "parts_cpu_ms": parts}
+
+
+async def _parts(resources: Resources, organization_id: uuid.UUID, estates: list[uuid.UUID]) -> dict[str, float]:
+    """The CPU time (this process, its threads included) of each part of a report, one at a time, on
+    estates of their own: photos no typst in this process has seen."""
+    loader = ReportDataService
+    sources = []
+    started = time.process_time()
+    for estate_id in estates:
+        async with transaction(resources) as session:
+            source = await loader(session, resources).source(organization_id, estate_id, ReportTemplate.PROSPECTUS)
+            await DocumentRepository(session).live_report(estate_id, "0" * 64)
+        sources.append(source)
+    data_ms = _ms_each(started, len(estates))
+    images = MirroredImages(blob_store(resources), VitecImages(vitec_client(resources)))
+    async with resources.session_factory() as unused:  # the images need no database
+        service = loader(unused, resources, images=images)
+        started = time.process_time()
+        fetched = [await service.images(source) for source in sources]
+        images_ms = _ms_each(started, len(estates))
+    now = datetime.now(UTC)
+    started = time.process_time()
+    pdfs = [render_report(ReportTemplate.PROSPECTUS, s.data(i, now=now)) for s, i in zip(sources, fetched, strict=True)]
+    render_ms = _ms_each(started, len(estates))
+    started = time.process_time()
+    for pdf in pdfs:
+        await blob_store(resources).upload_bytes(f"bench-parts/{uuid.uuid4()}", pdf, "application/pdf")
+    upload_ms = _ms_each(started, len(estates))
+    started = time.process_time()
+    for source in sources:
+        render_report(ReportTemplate.PROSPECTUS, source.data((), now=now))
+    return {
+        "data_unit_of_work": data_ms, "six_image_reads": images_ms, "render": render_ms,
+        "render_without_images": _ms_each(started, len(estates)), "pdf_upload": upload_ms,
+        "pdf_kib": sum(len(pdf) for pdf in pdfs) / len(pdfs) / 1024,
+    }  # fmt: skip
+
+
+def _ms_each(started: float, count: int) -> float:
+    return 1000 * (time.process_time() - started) / count
 
 
 def _results(rounds: list[Round], memory: Memory, setup_seconds: float) -> dict[str, Any]:
@@ -176,6 +227,8 @@ def report_job_lines(results: dict[str, Any]) -> list[str]:
         f"{memory['after_100_mib']:.0f} after 100, {memory['end_mib']:.0f} at the end (peak {memory['peak_mib']:.0f}): "
         f"{memory['growth_after_100_mib']:+.1f} MiB past the first hundred",
         f"  RSS by hundreds of reports (MiB): {hundreds}",
+        "CPU ms of each part of a report, one at a time in the benchmark's process: "
+        + ", ".join(f"{name} {value:.1f}" for name, value in results["parts_cpu_ms"].items()),
     ]
     return lines
 
