@@ -123,9 +123,8 @@ async def report_job_benchmark(settings: Settings, root: str, env: dict[str, str
                 profiler.wait(60)
         worker.terminate()
         worker.wait(30)
-        parts = await _parts(
-            resources, organization_id, await _estates(resources, organization_id, PART_ESTATES, first=0)
-        )
+        apart = await _estates(resources, organization_id, PART_ESTATES, first=WARM_UP + ESTATES)
+        parts = await _parts(resources, organization_id, apart)
     finally:
         if worker is not None:
             worker.terminate()
