@@ -243,7 +243,11 @@ def _start_worker(root: str, env: dict[str, str], azure: AzureSettings) -> subpr
     blob_env = {
         "AZURE_STORAGE_CONNECTION_STRING": azure.connection_string.get_secret_value(),
         "AZURE_STORAGE_CONTAINER": azure.container,
+        # As the Procfile and docker-compose.yml start the worker (BENCH_MALLOC_ARENA_MAX="" leaves glibc's default).
+        "MALLOC_ARENA_MAX": os.environ.get("BENCH_MALLOC_ARENA_MAX", "2"),
     }
+    if not blob_env["MALLOC_ARENA_MAX"]:
+        del blob_env["MALLOC_ARENA_MAX"]
     return subprocess.Popen(
         [sys.executable, "-m", "taskiq", "worker", "worker.broker:broker", "worker.tasks",
          "--workers", "1", "--no-configure-logging", "--log-level", "WARNING"],
