@@ -201,6 +201,8 @@ def _results(rounds: list[Round], memory: Memory, setup_seconds: float) -> dict[
             "peak_mib": max(rss for _, rss in memory.samples),
             "growth_after_100_mib": memory.samples[-1][1] - memory.at(100),
             "by_hundred": {str(n): memory.at(n) for n in range(100, total + 1, 100)},
+            # Once a round is done nothing is in flight: these are comparable with each other.
+            "round_ends": [memory.at(sum(r.reports for r in rounds[: n + 1])) for n in range(len(rounds))],
         },
     }
 
@@ -226,6 +228,7 @@ def report_job_lines(results: dict[str, Any]) -> list[str]:
         f"{memory['after_100_mib']:.0f} after 100, {memory['end_mib']:.0f} at the end (peak {memory['peak_mib']:.0f}): "
         f"{memory['growth_after_100_mib']:+.1f} MiB past the first hundred",
         f"  RSS by hundreds of reports (MiB): {hundreds}",
+        "  RSS at the end of each round, nothing in flight (MiB): " + ", ".join(f"{rss:.0f}" for rss in memory["round_ends"]),
         "CPU ms of each part of a report, one at a time in the benchmark's process: "
         + ", ".join(f"{name} {value:.1f}" for name, value in results["parts_cpu_ms"].items()),
     ]
