@@ -228,7 +228,8 @@ def report_job_lines(results: dict[str, Any]) -> list[str]:
         f"{memory['after_100_mib']:.0f} after 100, {memory['end_mib']:.0f} at the end (peak {memory['peak_mib']:.0f}): "
         f"{memory['growth_after_100_mib']:+.1f} MiB past the first hundred",
         f"  RSS by hundreds of reports (MiB): {hundreds}",
-        "  RSS at the end of each round, nothing in flight (MiB): " + ", ".join(f"{rss:.0f}" for rss in memory["round_ends"]),
+        "  RSS at the end of each round, nothing in flight (MiB): "
+        + ", ".join(f"{rss:.0f}" for rss in memory["round_ends"]),
         "CPU ms of each part of a report, one at a time in the benchmark's process: "
         + ", ".join(f"{name} {value:.1f}" for name, value in results["parts_cpu_ms"].items()),
     ]
