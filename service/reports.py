@@ -147,7 +147,7 @@ class ReportDataService:
                 return await self._images.fetch(installation, estate, row, longest)
 
         # The first image is the cover (the gallery shows it again, from the same bytes).
-        sizes = [COVER_PIXELS] + [GALLERY_PIXELS] * (len(rows) - 1)
+        sizes = [GALLERY_PIXELS if position else COVER_PIXELS for position in range(len(rows))]
         fetched = await asyncio.gather(*(fetch(row, longest) for row, longest in zip(rows, sizes, strict=True)))
         return tuple(
             ReportImage(image.content, row.description or row.category, print_ready=image.print_ready)
