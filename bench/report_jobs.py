@@ -121,14 +121,12 @@ async def report_job_benchmark(settings: Settings, root: str, env: dict[str, str
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)  # py-spy writes its samples when interrupted
                 profiler.wait(60)
-        worker.terminate()
-        worker.wait(30)
+        _stop(worker)
         apart = await _estates(resources, organization_id, PART_ESTATES, first=WARM_UP + ESTATES)
         parts = await _parts(resources, organization_id, apart)
     finally:
         if worker is not None:
-            worker.terminate()
-            worker.wait(30)
+            _stop(worker)
         await blob_store(resources).delete_container()
         await resources.close()
         endpoint.stop()
@@ -234,6 +232,16 @@ def report_job_lines(results: dict[str, Any]) -> list[str]:
         + ", ".join(f"{name} {value:.1f}" for name, value in results["parts_cpu_ms"].items()),
     ]
     return lines
+
+
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL if it has not ended within 30 s (its work is done: nothing to drain)."""
+    worker.terminate()
+    try:
+        worker.wait(30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(10)
 
 
 def _profile(pid: int) -> subprocess.Popen[bytes]:
