@@ -152,6 +152,7 @@ async def _parts(resources: Resources, organization_id: uuid.UUID, estates: list
         fetched = [await service.images(source) for source in sources]
         images_ms = _ms_each(started, len(estates))
     now = datetime.now(UTC)
+    render_report(ReportTemplate.PROSPECTUS, sources[0].data((), now=now))  # this thread's compiler and fonts
     started = time.process_time()
     pdfs = [render_report(ReportTemplate.PROSPECTUS, s.data(i, now=now)) for s, i in zip(sources, fetched, strict=True)]
     render_ms = _ms_each(started, len(estates))
