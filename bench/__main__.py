@@ -11,7 +11,9 @@
    <= 50 MB) and throughput against the SDK's own upload_blob in the same run (target >= 0.7x).
 6. (sse) SSE fan-out: one job change to 1 000 open event streams (`bench/sse.py`; target < 250 ms).
 7. (reports) Report rendering (bench/reports.py): typst against reportlab on the prospectus with
-   photos, one core; PDF sizes; RSS over consecutive renders.
+   photos, one core; PDF sizes; RSS over consecutive renders. Then (also alone as `report_jobs`) reports
+   through the whole job in one real worker process (bench/report_jobs.py): reports/s, the worker's
+   CPU time a report (target >= 30 a CPU second) and its RSS over BENCH_REPORT_RENDERS reports.
 8. (mirror) Mirror (bench/mirror.py): 1 000 images of 10 KiB into Blob Storage, share of the Vitec
    budget used (target >= 0.8).
 
@@ -41,7 +43,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, insert, select
 
-from bench.mirror import mirror_lines
+from bench.mirror import mirror_benchmark, mirror_lines
+from bench.report_jobs import report_job_benchmark, report_job_lines
 from bench.reports import report_lines, reports_benchmark
 from bench.sse import report_lines as sse_lines
 from bench.sse import sse_benchmark
@@ -73,7 +76,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 # Rounds of plain tasks and wrapped jobs in the throughput benchmark.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-# Which parts to run (comma-separated): poll, jobs, vitec, uploads, sse, reports, mirror; all by default.
+# Which parts to run (comma-separated): poll, jobs, vitec, uploads, sse, reports, report_jobs, mirror; all by
+# default (`reports` includes `report_jobs`).
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec,uploads,sse,reports,mirror").split(",")))
 # Consecutive prospectus renders over which the renderer's RSS is watched.
 REPORT_RENDERS = int(os.environ.get("BENCH_REPORT_RENDERS", "1000"))
@@ -403,6 +407,12 @@ async def main() -> dict[str, Any]:
         token, job_id = await prepare(resources)
         if "reports" in ONLY:
             results["reports"] = reports_benchmark(REPORT_RENDERS)
+        if ONLY & {"reports", "report_jobs"}:
+            results["report_jobs"] = await report_job_benchmark(
+                bench_settings(), str(ROOT), child_env(), REPORT_RENDERS
+            )
+        if "mirror" in ONLY:
+            results["mirror"] = await mirror_benchmark(bench_settings(), str(ROOT), free_port())
         if "poll" in ONLY:
             results["poll"] = await asyncio.to_thread(poll_benchmark, token, job_id)
         async with resources.session_factory() as session:
@@ -453,6 +463,8 @@ def report(results: dict[str, Any]) -> str:
         lines += upload_lines(results["uploads"])
     if "reports" in results:
         lines += report_lines(results["reports"])
+    if "report_jobs" in results:
+        lines += report_job_lines(results["report_jobs"])
     if "mirror" in results:
         lines += mirror_lines(results["mirror"])
     return "\n".join(lines)

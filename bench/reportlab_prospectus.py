@@ -21,14 +21,8 @@ from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, S
 from reportlab.platypus.flowables import Flowable
 
 from domain.reports import ReportData
-from service.report_rendering import (
-    GALLERY_IMAGE_PIXELS,
-    MAIN_IMAGE_PIXELS,
-    description,
-    document,
-    downscaled_jpeg,
-    font_directories,
-)
+from service.print_images import COVER_PIXELS, GALLERY_PIXELS, print_copy
+from service.report_rendering import description, document, font_directories
 
 ACCENT = colors.HexColor("#24463c")
 MUTED = colors.HexColor("#66706b")
@@ -67,7 +61,7 @@ def _picture(jpeg: bytes, width: float, height: float) -> Image:
 
 def render_prospectus(data: ReportData) -> bytes:
     """The prospectus of `data` as PDF bytes, with reportlab."""
-    prepared = [(downscaled_jpeg(i.content, _pixels(n)), i.caption) for n, i in enumerate(data.images)]
+    prepared = [(print_copy(i.content, _pixels(n)), i.caption) for n, i in enumerate(data.images)]
     pictures = [(jpeg, caption) for jpeg, caption in prepared if jpeg is not None]
     doc = document(data, [{"path": "", "caption": i.caption} for i in data.images])
     story: list[Flowable] = []
@@ -87,7 +81,7 @@ def render_prospectus(data: ReportData) -> bytes:
 
 
 def _pixels(position: int) -> int:
-    return MAIN_IMAGE_PIXELS if position == 0 else GALLERY_IMAGE_PIXELS
+    return COVER_PIXELS if position == 0 else GALLERY_PIXELS
 
 
 def _facts(doc: dict[str, Any]) -> Table:

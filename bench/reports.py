@@ -16,12 +16,14 @@ import gc
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bench.reportlab_prospectus import render_prospectus as reportlab_prospectus
 from domain.reports import ReportData, ReportTemplate
-from service.report_rendering import GALLERY_IMAGE_PIXELS, MAIN_IMAGE_PIXELS, downscaled_jpeg, render_report
+from service.print_images import COVER_PIXELS, GALLERY_PIXELS, print_copy
+from service.report_rendering import render_report
 from tests.factories.reports import report_data
 
 ROUNDS = 12
@@ -51,7 +53,17 @@ def _rss_kib() -> int:
 
 def _prepare_images(data: ReportData) -> None:
     for position, image in enumerate(data.images):
-        downscaled_jpeg(image.content, MAIN_IMAGE_PIXELS if position == 0 else GALLERY_IMAGE_PIXELS)
+        print_copy(image.content, COVER_PIXELS if position == 0 else GALLERY_PIXELS)
+
+
+def _print_ready(data: ReportData) -> ReportData:
+    """The estate as a report of a mirrored estate gets it: the mirror's print-size copies."""
+    images = []
+    for position, image in enumerate(data.images):
+        copy = print_copy(image.content, COVER_PIXELS if position == 0 else GALLERY_PIXELS)
+        assert copy is not None
+        images.append(replace(image, content=copy, print_ready=True))
+    return replace(data, images=tuple(images))
 
 
 def _memory(estates: list[ReportData], renders: int) -> dict[str, float]:
@@ -75,7 +87,9 @@ def reports_benchmark(memory_renders: int) -> dict[str, Any]:
     six = estates[0]
     twenty = report_data(images=20)
     bare = report_data(images=0)
+    ready = {id(estate): _print_ready(estate) for estate in estates}
     medians = _median_ms({
+        "typst_prospectus_print_ready_ms": lambda estate: render_report(ReportTemplate.PROSPECTUS, ready[id(estate)]),
         "typst_prospectus_ms": lambda estate: render_report(ReportTemplate.PROSPECTUS, estate),
         "reportlab_prospectus_ms": reportlab_prospectus,
         "image_preparation_ms": _prepare_images,
@@ -113,6 +127,8 @@ def report_lines(reports: dict[str, Any]) -> list[str]:
         f"without images: typst {reports['typst_prospectus_no_images_ms']:.1f} ms, "
         f"reportlab {reports['reportlab_prospectus_no_images_ms']:.1f} ms",
         f"summary (typst, main photo only): {reports['typst_summary_ms']:.1f} ms",
+        f"prospectus from the mirror's print-size copies (typst, embedded as they are): "
+        f"{reports['typst_prospectus_print_ready_ms']:.1f} ms",
         f"sizes: prospectus 6 photos typst {sizes['typst_prospectus_6']:.0f} KiB / reportlab "
         f"{sizes['reportlab_prospectus_6']:.0f} KiB (photos {sizes['photos_6']:.0f} KiB); 20 photos "
         f"{sizes['typst_prospectus_20']:.0f} KiB (photos {sizes['photos_20']:.0f} KiB); "

@@ -28,10 +28,12 @@ class ReportTemplate(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ReportImage:
-    """An image as stored (any size or format Pillow reads) and its caption."""
+    """An image and its caption: as stored (any size or format Pillow reads), or `print_ready`, a JPEG
+    already at the size the report prints it (embedded as it is)."""
 
     content: bytes
     caption: str | None = None
+    print_ready: bool = False
 
 
 @dataclass(frozen=True, slots=True)

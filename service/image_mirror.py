@@ -5,7 +5,8 @@ image whose Vitec `changedDate` did not move is not even fetched (the sync keeps
 A few images are fetched at once (VITEC_MIRROR_CONCURRENCY), every request inside the shared
 per-installation Vitec budget (the client paces them across processes). Each batch is recorded in a
 unit of work of its own: a retry after an outage does not fetch again what was already mirrored,
-and the blobs of a batch exist before any row points at them.
+and the blobs of a batch exist before any row points at them. Beside each original, the print-size
+copies a report embeds are stored (`print_blob_name`), so no report scales a camera photo down again.
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ from domain.vitec import (
     VitecNotFoundError,
     VitecUnauthorizedError,
 )
+from repository.blob_store import BlobStore
 from repository.estate_images import EstateImageRepository, ImageToMirror, MirroredImage
 from repository.organizations import OrganizationRepository
 from service.blobs import blob_store
 from service.job_runner import JobContext
 from service.jobs import JobService
+from service.print_images import print_blob_name, print_copies
 from service.unit_of_work import notify_read_model_after_commit, transaction
 from service.vitec import vitec_client
 
@@ -50,6 +53,15 @@ MIRROR_DEDUPE_KEY = JobKind.BLOBS_MIRROR.value
 def image_blob_name(organization_id: uuid.UUID, sha256: str) -> str:
     """Where bytes of this hash live for this organization (organizations never share blobs)."""
     return f"{BLOB_PREFIX}/{organization_id}/{sha256}"
+
+
+async def store_image(store: BlobStore, name: str, content: bytes, content_type: str) -> None:
+    """The image's bytes under `name` and, beside them, the print-size copies a report embeds: made
+    once here instead of in every report (off the event loop: tens of milliseconds a camera photo)."""
+    await store.upload_bytes(name, content, content_type)
+    copies = await asyncio.to_thread(print_copies, content)
+    for longest, jpeg in (copies or {}).items():
+        await store.upload_bytes(print_blob_name(name, longest), jpeg, "image/jpeg")
 
 
 @dataclass
@@ -171,7 +183,7 @@ class _ImageMirror:
         if image.sha256 == sha256 and image.blob_name == name:
             self.tally.count("skipped")
         else:
-            await self._store.upload_bytes(name, binary.content, content_type)
+            await store_image(self._store, name, binary.content, content_type)
             self.tally.count("mirrored")
         return MirroredImage(image.id, image.vitec_changed_at, name, content_type, len(binary.content), sha256)
 

@@ -31,6 +31,7 @@ from service.job_runner import JobContext
 from service.jobs import IdempotencyRequest, JobService, JobStart
 from service.report_rendering import render_report_in_thread, templates_digest
 from service.reports import ImageSource, MirroredImages, ReportDataService, VitecImages
+from service.unit_of_work import transaction
 from service.vitec import vitec_client
 
 PDF = "application/pdf"
@@ -67,19 +68,26 @@ def fingerprint(template: ReportTemplate, estate: Estate) -> str:
 
 
 async def render(context: JobContext) -> dict[str, Any]:
-    """Render the report, upload it and record its document; or answer an unchanged earlier one."""
+    """Render the report, upload it and record its document; or answer an unchanged earlier one.
+
+    No database connection is held while images are fetched, the PDF rendered and uploaded (seconds
+    for a large estate, and a pool of a few connections serves every job of the worker): the read
+    model is read in one short unit of work, and the document is recorded through the job's session,
+    which first touches the database then and commits the document with the job's success.
+    """
     if context.organization_id is None:
         raise PermanentJobError("A report job belongs to an organization.", code="report_without_organization")
     template = ReportTemplate(str(context.payload["template"]))
-    documents = DocumentRepository(context.session)
     await context.progress(5, "data")
-    loader = ReportDataService(context.session, context.resources, images=image_source(context.resources))
-    try:
-        source = await loader.source(context.organization_id, uuid.UUID(str(context.payload["estate_id"])), template)
-    except EstateNotFoundError:
-        raise ReportEstateGoneError("The estate was deleted before its report was rendered.") from None
-    digest = fingerprint(template, source.estate)
-    earlier = await documents.live_report(source.estate.id, digest)
+    async with transaction(context.resources) as session:
+        loader = ReportDataService(session, context.resources, images=image_source(context.resources))
+        try:
+            estate_id = uuid.UUID(str(context.payload["estate_id"]))
+            source = await loader.source(context.organization_id, estate_id, template)
+        except EstateNotFoundError:
+            raise ReportEstateGoneError("The estate was deleted before its report was rendered.") from None
+        digest = fingerprint(template, source.estate)
+        earlier = await DocumentRepository(session).live_report(source.estate.id, digest)
     if earlier is not None:
         return {"document_id": str(earlier.id), "reused": True}
     await context.progress(15, "images")

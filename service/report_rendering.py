@@ -2,9 +2,10 @@
 
 The templates are typst files in `service/report_templates/`; they get the data as one JSON value
 (`sys.inputs.data`), never as markup built from strings, so no text of an estate can change the
-layout. Images are downscaled to print size and re-encoded as JPEG first, so a 20-image estate
-stays a few megabytes. Fonts: Source Sans Pro (the `font-source-sans-pro` package) and typst's own
-embedded fonts, never the host's, embedded as subsets in the PDF.
+layout. Images are embedded at print size (`service/print_images.py`): the copies the mirror made as
+they are, any other image scaled down first, so a 20-image estate stays small. Fonts: Source Sans
+Pro (the `font-source-sans-pro` package) and typst's own embedded fonts, never the host's, embedded
+as subsets in the PDF.
 
 Rendering blocks its thread for tens of milliseconds (typst and Pillow release the GIL): call it
 off the event loop (`render_report_in_thread`), in the worker only.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import json
 import tempfile
 import threading
@@ -25,16 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import typst
-from PIL import Image, ImageOps
 
 from domain.reports import ReportData, ReportTemplate
 from service import report_formatting as fmt
+from service.print_images import COVER_PIXELS, GALLERY_PIXELS, print_copy
 
 TEMPLATES = Path(__file__).resolve().parent / "report_templates"
-# Print size at about 200 ppi: the cover spans the text width (17.4 cm), gallery images half of it.
-MAIN_IMAGE_PIXELS = 1400
-GALLERY_IMAGE_PIXELS = 800
-JPEG_QUALITY = 80
 LEAD_CHARACTERS = 420
 
 _local = threading.local()
@@ -93,45 +89,22 @@ def _compiler() -> typst.Compiler:
 
 
 def _write_images(root: Path, data: ReportData, template: ReportTemplate) -> list[dict[str, Any]]:
-    """The images the template shows, downscaled into `root/images`; unreadable ones are left out."""
+    """The images the template shows, at print size in `root/images`; unreadable ones are left out."""
     wanted = data.images if template.gallery else data.images[:1]
     (root / "images").mkdir()
     written: list[dict[str, Any]] = []
     for image in wanted:
-        longest = MAIN_IMAGE_PIXELS if not written else GALLERY_IMAGE_PIXELS
-        jpeg = downscaled_jpeg(image.content, longest)
+        jpeg = (
+            image.content
+            if image.print_ready
+            else print_copy(image.content, GALLERY_PIXELS if written else COVER_PIXELS)
+        )
         if jpeg is None:
             continue
         path = f"images/{len(written)}.jpg"
         (root / path).write_bytes(jpeg)
         written.append({"path": path, "caption": image.caption})
     return written
-
-
-def downscaled_jpeg(content: bytes, longest: int) -> bytes | None:
-    """The image as a JPEG whose longer side is at most `longest` pixels; None when unreadable."""
-    try:
-        with Image.open(io.BytesIO(content)) as opened:
-            scale = min(1.0, longest / max(opened.size))
-            # A JPEG is then decoded at a reduced scale: several times faster than resizing it whole.
-            opened.draft("RGB", (round(opened.width * scale), round(opened.height * scale)))
-            image = ImageOps.exif_transpose(opened)
-            image.thumbnail((longest, longest))
-            out = io.BytesIO()
-            _on_white(image).save(out, "JPEG", quality=JPEG_QUALITY)
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None  # a broken or hostile image is left out of the report, not a failed report
-    return out.getvalue()
-
-
-def _on_white(image: Image.Image) -> Image.Image:
-    """RGB, with any transparency laid on white paper (JPEG has no alpha)."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        paper = Image.new("RGB", rgba.size, "white")
-        paper.paste(rgba, mask=rgba.getchannel("A"))
-        return paper
-    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def document(data: ReportData, images: list[dict[str, Any]]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from repository.estates import BrokerOnEstate, EstateRepository
 from repository.models import Department, Estate, EstateImage
 from repository.organizations import OrganizationRepository
 from repository.vitec.client import VitecClient
+from service.print_images import COVER_PIXELS, GALLERY_PIXELS, print_blob_name
 from service.vitec import vitec_client
 
 # Images fetched at once for one report; the Vitec client's shared limits still apply across processes.
@@ -33,10 +34,19 @@ IMAGE_CONCURRENCY = 4
 CONTACT_ROLES = (BrokerRole.RESPONSIBLE_BROKER.value, BrokerRole.MAIN_BROKER.value)
 
 
-class ImageSource(Protocol):
-    """Where an estate image's bytes come from; None when the image is gone."""
+@dataclass(frozen=True, slots=True)
+class ImageBytes:
+    """An image's bytes; `print_ready` when they are the mirror's print-size copy (embedded as they are)."""
 
-    async def fetch(self, installation: str, estate: Estate, image: EstateImage) -> bytes | None: ...
+    content: bytes
+    print_ready: bool = False
+
+
+class ImageSource(Protocol):
+    """Where an estate image's bytes come from, at `longest` pixels where the source has a print-size
+    copy (else as stored); None when the image is gone."""
+
+    async def fetch(self, installation: str, estate: Estate, image: EstateImage, longest: int) -> ImageBytes | None: ...
 
 
 class VitecImages:
@@ -45,28 +55,35 @@ class VitecImages:
     def __init__(self, client: VitecClient) -> None:
         self._client = client
 
-    async def fetch(self, installation: str, estate: Estate, image: EstateImage) -> bytes | None:
+    async def fetch(self, installation: str, estate: Estate, image: EstateImage, longest: int) -> ImageBytes | None:
         try:
             binary = await self._client.get_estate_image(installation, estate.vitec_id, image.vitec_id)
         except VitecNotFoundError:
             return None  # removed in Vitec since the last sync: the report goes without it
-        return binary.content
+        return ImageBytes(binary.content)
 
 
 class MirroredImages:
-    """Image bytes from Blob Storage where `blobs.mirror` stored them, else from `fallback` (Vitec):
-    a report of a mirrored estate costs no Vitec request."""
+    """Image bytes from Blob Storage where `blobs.mirror` stored them (its print-size copy, else the
+    original), else from `fallback` (Vitec): a report of a mirrored estate costs no Vitec request."""
 
     def __init__(self, blobs: BlobStore, fallback: ImageSource) -> None:
         self._blobs = blobs
         self._fallback = fallback
 
-    async def fetch(self, installation: str, estate: Estate, image: EstateImage) -> bytes | None:
+    async def fetch(self, installation: str, estate: Estate, image: EstateImage, longest: int) -> ImageBytes | None:
         if image.mirrored_at is not None and image.blob_name is not None:
-            download = await self._blobs.read(image.blob_name)
-            if download is not None:
-                return b"".join([chunk async for chunk in download.chunks])
-        return await self._fallback.fetch(installation, estate, image)
+            copy = await self._read(print_blob_name(image.blob_name, longest))
+            if copy is not None:
+                return ImageBytes(copy, print_ready=True)
+            original = await self._read(image.blob_name)  # mirrored before the print copies existed
+            if original is not None:
+                return ImageBytes(original)
+        return await self._fallback.fetch(installation, estate, image, longest)
+
+    async def _read(self, name: str) -> bytes | None:
+        download = await self._blobs.read(name)
+        return None if download is None else b"".join([chunk async for chunk in download.chunks])
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,15 +142,17 @@ class ReportDataService:
     ) -> tuple[ReportImage, ...]:
         limit = asyncio.Semaphore(IMAGE_CONCURRENCY)
 
-        async def fetch(row: EstateImage) -> bytes | None:
+        async def fetch(row: EstateImage, longest: int) -> ImageBytes | None:
             async with limit:
-                return await self._images.fetch(installation, estate, row)
+                return await self._images.fetch(installation, estate, row, longest)
 
-        contents = await asyncio.gather(*(fetch(row) for row in rows))
+        # The first image is the cover (the gallery shows it again, from the same bytes).
+        sizes = [GALLERY_PIXELS if position else COVER_PIXELS for position in range(len(rows))]
+        fetched = await asyncio.gather(*(fetch(row, longest) for row, longest in zip(rows, sizes, strict=True)))
         return tuple(
-            ReportImage(content, row.description or row.category)
-            for row, content in zip(rows, contents, strict=True)
-            if content is not None
+            ReportImage(image.content, row.description or row.category, print_ready=image.print_ready)
+            for row, image in zip(rows, fetched, strict=True)
+            if image is not None
         )
 
     async def _broker(self, brokers: Sequence[BrokerOnEstate]) -> ReportBroker | None:

@@ -17,12 +17,8 @@ from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
 from domain.reports import ReportData, ReportImage, ReportTemplate
-from service.report_rendering import (
-    GALLERY_IMAGE_PIXELS,
-    MAIN_IMAGE_PIXELS,
-    render_report,
-    render_report_in_thread,
-)
+from service.print_images import COVER_PIXELS, GALLERY_PIXELS
+from service.report_rendering import render_report, render_report_in_thread
 from tests.factories.reports import report_data
 
 A4 = (595.28, 841.89)  # points
@@ -139,8 +135,8 @@ def test_images_are_embedded_at_print_size(prospectus: PdfReader, summary: PdfRe
     gallery = images_of(prospectus)
     assert len(gallery) == 6  # the cover reuses the first picture of the gallery
     sizes = sorted((int(image["/Width"]), int(image["/Height"])) for image in gallery.values())
-    assert sizes[-1] == (MAIN_IMAGE_PIXELS, MAIN_IMAGE_PIXELS * 2 // 3)  # the 2400 x 1600 main photo
-    assert all(max(size) == GALLERY_IMAGE_PIXELS for size in sizes[:-1])
+    assert sizes[-1] == (COVER_PIXELS, COVER_PIXELS * 2 // 3)  # the 2400 x 1600 main photo
+    assert all(max(size) == GALLERY_PIXELS for size in sizes[:-1])
     assert len(images_of(summary)) == 1
 
 

@@ -155,3 +155,17 @@ async def test_loaded_data_renders(synced: Synced, session: AsyncSession, resour
     pdf = render_report(ReportTemplate.PROSPECTUS, data)
     assert pdf.startswith(b"%PDF-")
     assert len(pdf) > 10_000
+
+
+async def test_an_estate_without_images_loads_without_any(
+    synced: Synced, session: AsyncSession, resources: Resources
+) -> None:
+    for image in await session.scalars(select(EstateImage).where(EstateImage.estate_id == synced.estate_id)):
+        await session.delete(image)
+    await session.flush()
+
+    data = await synced.service(session, resources).load(
+        synced.organization.id, synced.estate_id, ReportTemplate.PROSPECTUS, now=NOW
+    )
+    assert data.images == ()
+    assert render_report(ReportTemplate.PROSPECTUS, data).startswith(b"%PDF-")

@@ -24,7 +24,7 @@ from repository.models import Estate, EstateImage
 from service import report_jobs
 from service.job_kinds import JobKindSpec
 from service.job_runner import JobContext
-from service.reports import ImageSource
+from service.reports import ImageBytes, ImageSource
 from service.scheduling import ScheduleScope
 from tests.factories.reports import photo
 from worker.broker import broker
@@ -79,8 +79,8 @@ def tick_schedules(settings: Settings) -> list[dict[str, Any]]:
 class Photos:
     """A photo of 2400x1600 pixels for every image row, made off the event loop as a download would be."""
 
-    async def fetch(self, installation: str, estate: Estate, image: EstateImage) -> bytes | None:
-        return await asyncio.to_thread(photo, image.sequence)
+    async def fetch(self, installation: str, estate: Estate, image: EstateImage, longest: int) -> ImageBytes | None:
+        return ImageBytes(await asyncio.to_thread(photo, image.sequence))
 
 
 def photos(resources: object) -> ImageSource:

@@ -4,6 +4,7 @@ the estate routes that serve the mirrored images, and the read-through route for
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from PIL import Image
 from sqlalchemy import select
 
 from api.main import create_app
@@ -25,6 +27,7 @@ from service.blobs import blob_store, prepare_blob_storage
 from service.image_mirror import image_blob_name, mirror
 from service.job_runner import JobRunner
 from service.jobs import JobService
+from service.print_images import PRINT_SIZES, print_blob_name
 from service.unit_of_work import transaction
 from service.vitec_sync import sync
 from tests.factories.users import committed_broker_headers
@@ -166,6 +169,10 @@ async def test_a_sync_starts_a_mirror_that_copies_every_image_once(hub: Hub) -> 
     assert image.sha256 is not None
     assert image.blob_name == image_blob_name(hub.organization_id, image.sha256)
     assert await blob_bytes(hub.resources, image.blob_name) == vitec
+    for longest in PRINT_SIZES:  # what a report embeds, stored beside the original
+        copy = await blob_bytes(hub.resources, print_blob_name(image.blob_name, longest))
+        with Image.open(io.BytesIO(copy)) as picture:
+            assert (picture.format, picture.size) == ("JPEG", (32, 24))  # the simulator's size: never enlarged
 
 
 async def test_a_rerun_fetches_nothing_and_a_sync_without_changes_starts_no_mirror(hub: Hub) -> None:

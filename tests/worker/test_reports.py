@@ -22,20 +22,29 @@ from api.main import create_app
 from core.resources import Resources
 from core.settings import Settings, VitecSettings
 from domain.documents import blob_name_for
+from domain.reports import ReportData, ReportTemplate
 from domain.vitec import VitecEstate
-from repository.models import Estate, EstateImage, Job, Organization
+from repository.blob_store import BlobStore
+from repository.models import Document, Estate, EstateImage, Job, Organization
 from repository.organizations import OrganizationRepository
 from repository.vitec.client import VitecClient
 from repository.vitec_read_model import VitecReadModelRepository
-from service.blobs import blob_store
+from service import report_jobs
+from service.blobs import blob_store, prepare_blob_storage
+from service.job_runner import JobRunner, RunOutcome
 from service.job_sweeper import JobSweeper
+from service.jobs import JobService
 from service.report_jobs import report_document_id
+from service.reports import ImageBytes
 from service.unit_of_work import transaction
+from tests.factories.reports import photo
 from tests.factories.users import committed_broker_headers
 from tests.worker.conftest import Spawn, wait_registered
 from tests.worker.processes import ManagedProcess, eventually, start_simulator
 
 ESTATES = 12
+# Camera-sized photos of a long report: preparing and rendering them outlasts a stale threshold of 1 s.
+PHOTOS = 40
 
 
 @dataclass
@@ -188,9 +197,9 @@ async def test_a_changed_estate_is_rendered_again(
 async def test_the_render_keeps_heartbeating_past_a_short_stale_threshold(
     settings: Settings, api: httpx.AsyncClient, live: Resources, synced: Synced, processes: dict[str, Spawn]
 ) -> None:
-    """Twenty camera-sized photos take longer to prepare and render than the stale threshold; a
+    """Forty camera-sized photos take longer to prepare and render than the stale threshold; a
     worker whose event loop stalled meanwhile would have its job re-queued by the sweeper."""
-    estate_id = await _estate_with_images(live, synced.organization_id, 20)
+    estate_id = await _estate_with_images(live, synced.organization_id, PHOTOS)
     worker = processes["worker"](TEST_REPORT_PHOTOS="1")
     await wait_registered(live, worker.name)
     stale = 1.0
@@ -217,13 +226,13 @@ async def test_the_render_keeps_heartbeating_past_a_short_stale_threshold(
     assert (row.status, row.attempts) == ("succeeded", 1), row.error_message
     assert took > 2 * stale  # else the test proves nothing
     pdf = await pdf_of(api, row.result["document_id"])
-    assert sum(len(page.images) for page in pdf.pages) >= 20
+    assert sum(len(page.images) for page in pdf.pages) >= PHOTOS
 
 
 async def test_a_report_cancelled_while_it_renders_stops_before_the_upload(
     api: httpx.AsyncClient, live: Resources, synced: Synced, processes: dict[str, Spawn]
 ) -> None:
-    estate_id = await _estate_with_images(live, synced.organization_id, 20)
+    estate_id = await _estate_with_images(live, synced.organization_id, PHOTOS)
     worker = processes["worker"](TEST_REPORT_PHOTOS="1")
     await wait_registered(live, worker.name)
     job_id = (await api.post(f"/api/v1/estates/{estate_id}/reports", json={"template": "prospectus"})).json()["id"]
@@ -253,6 +262,57 @@ async def test_an_estate_deleted_before_its_render_fails_the_job_for_good(
     job = await finished(api, job_id)
     assert (job["status"], job["attempts"]) == ("failed", 1)
     assert job["error"]["internal_code"] == "report_estate_gone"
+
+
+async def test_a_report_holds_no_database_connection_while_it_fetches_images_renders_and_uploads(
+    settings: Settings, live: Resources, synced: Synced, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's pool has a few connections for all its jobs: a report that held one through
+    seconds of downloads and rendering would starve the others. The pool's checked-out count is read
+    in each of those phases of a job run by the real job runner."""
+    estate_id = await _estate_with_images(live, synced.organization_id, 3)
+    resources = Resources.build(settings)
+    await resources.start_raw_pool()
+    await prepare_blob_storage(resources)
+    checked_out: dict[str, int] = {}
+
+    def seen(phase: str) -> None:
+        checked_out[phase] = max(checked_out.get(phase, 0), resources.engine.pool.checkedout())  # type: ignore[attr-defined]
+
+    class CountingImages:
+        async def fetch(self, installation: str, estate: Estate, image: EstateImage, longest: int) -> ImageBytes:
+            seen("images")
+            return ImageBytes(photo(image.sequence, (640, 480)))
+
+    render_in_thread, upload_bytes = report_jobs.render_report_in_thread, BlobStore.upload_bytes
+
+    async def rendering(template: ReportTemplate, data: ReportData) -> bytes:
+        seen("render")
+        return await render_in_thread(template, data)
+
+    async def uploading(store: BlobStore, name: str, content: bytes, content_type: str | None = None) -> None:
+        seen("upload")
+        await upload_bytes(store, name, content, content_type)
+
+    monkeypatch.setattr(report_jobs, "image_source", lambda _: CountingImages())
+    monkeypatch.setattr(report_jobs, "render_report_in_thread", rendering)
+    monkeypatch.setattr(BlobStore, "upload_bytes", uploading)
+    try:
+        async with transaction(resources) as session:
+            payload = {"estate_id": str(estate_id), "template": "prospectus"}
+            started = await JobService(session, resources).start(
+                None, "reports.render", organization_id=synced.organization_id, payload=payload
+            )
+        outcome = await JobRunner(resources).run(started.job.id, "reports.render", report_jobs.render)
+        async with transaction(resources) as session:
+            document = await session.get(Document, report_document_id(started.job.id))
+    finally:
+        await resources.close()
+
+    assert outcome == RunOutcome.SUCCEEDED
+    assert document is not None
+    assert document.job_id == started.job.id
+    assert checked_out == {"images": 0, "render": 0, "upload": 0}
 
 
 async def _estate_with_images(live: Resources, organization_id: uuid.UUID, images: int) -> uuid.UUID:
