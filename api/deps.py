@@ -124,7 +124,9 @@ async def get_job_service(session: SessionDep, resources: ResourcesDep) -> JobSe
 
 
 async def get_job_poller(request: Request) -> JobPoller:
-    return JobPoller(request.app.state.resources, request.app.state.job_cache)
+    """The process's poller, built at start-up: a poll is the most frequent request there is."""
+    poller: JobPoller = request.app.state.job_poller
+    return poller
 
 
 JobServiceDep = Annotated[JobService, Depends(get_job_service)]

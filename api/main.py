@@ -23,7 +23,7 @@ from core.settings import Settings, get_settings
 from service.access import AccessGuard
 from service.blobs import prepare_blob_storage
 from service.job_events import JobFeeds
-from service.job_polling import JobSnapshotCache
+from service.job_polling import JobPoller, JobSnapshotCache
 
 logger = get_logger(__name__)
 
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources.read_model_changes.on_change(app.state.page_cache.invalidate)
         app.state.access_guard = AccessGuard(resources)
         resources.access_changes.on_change(app.state.access_guard.invalidate)
+        app.state.job_poller = JobPoller(resources, app.state.job_cache)
         app.state.job_feeds = JobFeeds(resources, app.state.job_cache)
         await resources.job_changes.start()
         await resources.read_model_changes.start()
@@ -93,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    # Before every router: a poll need not be matched against them first.
+    app.router.routes.insert(0, jobs.poll_route)
 
     # Added innermost first: the request context wraps everything, so even a 500 gets its headers.
     app.add_middleware(InputGuardMiddleware, api=app, max_bytes=settings.app.max_json_body_bytes)

@@ -2,9 +2,10 @@
 
 Per round, one after the other and each for BENCH_SECONDS: hello; the estate list (50 a page) with a
 query string of its own for every request; the estate detail of another estate every request; the
-job poll (200, then 304 with If-None-Match) through the FastAPI route; the same two polls through
-the poll fast path that `api/hot_paths.py` had (`bench/poll_fast_path.py`), for the comparison;
-hello again. Then the SSE fan-out (`bench/sse.py`) against the same data.
+job poll (200, then 304 with If-None-Match) as the API answers it (`api.routes.jobs.poll_route`);
+the same two polls through the plain FastAPI route `read_job` and through the poll middleware that
+`api/hot_paths.py` had until issue 11 (`bench/poll_variants.py`), for the comparison; hello again.
+Then the SSE fan-out (`bench/sse.py`) against the same data.
 
 How it is served, as in production (Procfile, Dockerfile): one uvicorn process with uvloop,
 httptools, `--no-access-log --proxy-headers`, `LOG_LEVEL=INFO` with JSON lines on stdout (into a
@@ -75,8 +76,10 @@ RUNS = (
     "estate_detail",
     "poll_200",
     "poll_304",
-    "fast_poll_200",
-    "fast_poll_304",
+    "fastapi_poll_200",
+    "fastapi_poll_304",
+    "middleware_poll_200",
+    "middleware_poll_304",
     "hello_again",
 )
 
@@ -111,7 +114,7 @@ class Fixture:
 
 
 class Servers:
-    """hello, the API and the API with the poll fast path, each one uvicorn process on SERVER_CORE."""
+    """hello, the API and its two poll variants, each one uvicorn process on SERVER_CORE."""
 
     def __init__(self, harness: ReadHarness, log_dir: Path) -> None:
         self.harness = harness
@@ -119,15 +122,17 @@ class Servers:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.hello = self.start("bench.hello:app", "hello")
         self.api = self.start("api.main:app", "api")
-        self.fast = self.start("bench.poll_fast_path:app", "fast")
+        self.fastapi = self.start("bench.poll_variants:fastapi_route_app", "fastapi", factory=True)
+        self.middleware = self.start("bench.poll_variants:middleware_app", "middleware", factory=True)
 
-    def start(self, app: str, name: str) -> str:
+    def start(self, app: str, name: str, *, factory: bool = False) -> str:
         port = self.harness.free_port()
         env = {**self.harness.env, "LOG_LEVEL": "INFO", "LOG_JSON": "true"}
         with (self.log_dir / f"{name}.log").open("wb") as log:
             process = subprocess.Popen(
                 ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
-                 "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--proxy-headers"],
+                 "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--proxy-headers",
+                 *(["--factory"] if factory else [])],
                 cwd=self.harness.root, env=env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         self.processes.append(process)
@@ -256,8 +261,10 @@ def run_round(
         "estate_detail": wrk(servers.api + "/api/v1/estates", auth, files["detail"]),
         "poll_200": wrk(servers.api + poll, auth),
         "poll_304": wrk(servers.api + poll, conditional),
-        "fast_poll_200": wrk(servers.fast + poll, auth),
-        "fast_poll_304": wrk(servers.fast + poll, conditional),
+        "fastapi_poll_200": wrk(servers.fastapi + poll, auth),
+        "fastapi_poll_304": wrk(servers.fastapi + poll, conditional),
+        "middleware_poll_200": wrk(servers.middleware + poll, auth),
+        "middleware_poll_304": wrk(servers.middleware + poll, conditional),
         "hello_again": wrk(servers.hello + "/hello", {}),
     }
     failed = {name: load.errors for name, load in runs.items() if load.errors}
@@ -329,17 +336,14 @@ def _load(
     probe = httpx.get(f"{servers.api}/api/v1/jobs/{fixture.job_id}", headers=auth)
     assert probe.status_code == 200, probe.text
     etag = probe.headers["etag"]
-    for url in (
-        servers.hello + "/hello",
-        f"{servers.api}/api/v1/jobs/{fixture.job_id}",
-        f"{servers.fast}/api/v1/jobs/{fixture.job_id}",
-    ):
+    poll = f"/api/v1/jobs/{fixture.job_id}"
+    for url in (servers.hello + "/hello", servers.api + poll, servers.fastapi + poll, servers.middleware + poll):
         wrk(url, auth, seconds=2)  # warm-up
     wrk(servers.api + "/api/v1/estates", auth, files["detail"], seconds=2)
-    before = servers.access_lines("api") + servers.access_lines("fast")
+    before = sum(servers.access_lines(name) for name in ("api", "fastapi", "middleware"))
     rounds = [run_round(servers, auth, etag, files, fixture.job_id) for _ in range(ROUNDS)]
     api_requests = sum(load.requests for runs in rounds for name, load in runs.items() if not name.startswith("hello"))
-    logged = servers.access_lines("api") + servers.access_lines("fast") - before
+    logged = sum(servers.access_lines(name) for name in ("api", "fastapi", "middleware")) - before
     return rounds, logged / api_requests
 
 
@@ -364,7 +368,7 @@ def report_lines(read: dict[str, Any]) -> list[str]:
     for number, (runs, summary) in enumerate(zip(read["rounds"], read["per_round"], strict=True), start=1):
         lines.append(f"round {number}:")
         lines += [
-            f"  {name:14} {load['requests_per_second']:7.0f} req/s  {summary['vs_hello'][name]:5.2f}x  "
+            f"  {name:19} {load['requests_per_second']:7.0f} req/s  {summary['vs_hello'][name]:5.2f}x  "
             f"p50 {load['p50_ms']:6.2f} ms  p99 {load['p99_ms']:7.2f} ms = "
             f"{summary['p99_vs_hello'][name]:5.2f}x hello's"
             for name, load in runs.items()
@@ -382,7 +386,7 @@ def report_lines(read: dict[str, Any]) -> list[str]:
                 + ("met" if met else "NOT MET")
             )
         lines.append(
-            f"  {name:14} {median['requests_per_second']:7.0f} req/s  {median['vs_hello']:5.2f}x  "
+            f"  {name:19} {median['requests_per_second']:7.0f} req/s  {median['vs_hello']:5.2f}x  "
             f"p50 {median['p50_ms']:6.2f} ms  p99 {median['p99_ms']:7.2f} ms{verdict}"
         )
     sse = read["sse"]

@@ -1,11 +1,16 @@
-"""The API with the job-poll fast path that `api/hot_paths.py` had until issue 11, for comparison only.
+"""The API with the job poll served two other ways, for the read-path benchmark's comparison only.
 
-The fast path answered a well-formed `GET /api/v1/jobs/{id}` (no query, or `?wait=N`) below FastAPI's
-routing: the same `authenticate()`, the same poller and the same `answer_poll` as the route, sent as
-raw ASGI messages. It is mounted where it was, just inside `RequestContextMiddleware`, so its answers
-still pay for the request id, the security headers, the access log line and the latency metric. The
-read-path benchmark (`bench/read_path.py`) polls through it and through the route in the same run;
-bench/RESULTS.md has the comparison that decided to remove it from the API.
+`fastapi_route_app()`: without `api.routes.jobs.poll_route`, so every poll takes the FastAPI route
+`read_job` (dependencies for the caller and the poller, `Header` and `Query` parameters).
+
+`middleware_app()`: with the job-poll fast path that `api/hot_paths.py` had until issue 11. It
+answered a well-formed `GET /api/v1/jobs/{id}` (no query, or `?wait=N`) below FastAPI's routing: the
+same `authenticate()`, the same poller and the same `answer_poll` as the route, sent as raw ASGI
+messages. It is mounted where it was, just inside `RequestContextMiddleware`, so its answers still
+pay for the request id, the security headers, the access log line and the latency metric.
+
+The read-path benchmark (`bench/read_path.py`) polls through both and through the API as it is in
+the same run; bench/RESULTS.md has the comparison. Served with `uvicorn --factory`.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from api.deps import authenticate
 from api.main import create_app
 from api.middleware import RequestContextMiddleware, request_header
 from api.routes import API_PREFIX
-from api.routes.jobs import PollReply, answer_poll
+from api.routes.jobs import PollReply, answer_poll, poll_route
 from domain.errors import AppError
 from domain.users import Principal
 from service.job_polling import MAX_WAIT_SECONDS, JobPoller
@@ -107,12 +112,16 @@ async def _send_poll(send: Send, reply: PollReply) -> None:
     await send({"type": "http.response.body", "body": reply.body})
 
 
-def _with_fast_path(api: FastAPI) -> FastAPI:
+def fastapi_route_app() -> FastAPI:
+    api = create_app()
+    api.router.routes.remove(poll_route)
+    return api
+
+
+def middleware_app() -> FastAPI:
+    api = create_app()
     # `user_middleware` is outermost first and built into the stack on the first request: put the
     # fast path right inside the request context, where `api/hot_paths.py` had it.
     context = next(i for i, m in enumerate(api.user_middleware) if m.cls is RequestContextMiddleware)  # type: ignore[comparison-overlap]
     api.user_middleware.insert(context + 1, Middleware(PollFastPath, api=api))
     return api
-
-
-app = _with_fast_path(create_app())
