@@ -6,8 +6,8 @@ answer itself (see bench/RESULTS.md). This layer answers a page the page cache h
 (`api.page_cache`): a read-model GET that its route rendered before for the same organization and the
 same query string.
 
-Job polls are no longer answered here: through the plain route they cost about as much as they did
-here (bench/RESULTS.md, 2026-12-03, issue 11), so they take the one request pipeline.
+Job polls are no longer answered here but by an explicit route mounted before the routers
+(`api.routes.jobs.poll_route`), as fast as this layer was (bench/RESULTS.md, issue 11).
 
 Everything else goes on to the app untouched, and so does anything that fails here (a bad token):
 the routes answer those, so errors are rendered in one place only. The layer sits inside
