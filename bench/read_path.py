@@ -4,7 +4,8 @@ Per round, one after the other and each for BENCH_SECONDS: hello; the estate lis
 query string of its own for every request; the estate detail of another estate every request; the
 job poll (200, then 304 with If-None-Match) as the API answers it (`api.routes.jobs.poll_route`);
 the same two polls through the plain FastAPI route `read_job` and through the poll middleware that
-`api/hot_paths.py` had until issue 11 (`bench/poll_variants.py`), for the comparison; hello again.
+`api/hot_paths.py` had until issue 11 (`bench/poll_variants.py`), for the comparison (each way on a
+fresh process of its own, taking turns at going first); hello again.
 Then the SSE fan-out (`bench/sse.py`) against the same data.
 
 How it is served, as in production (Procfile, Dockerfile): one uvicorn process with uvloop,
@@ -120,7 +121,8 @@ class Fixture:
 
 
 class Servers:
-    """hello, the API and its two poll variants, each one uvicorn process on SERVER_CORE."""
+    """hello, the API for the estates, the API for the polls and its two poll variants: each one
+    uvicorn process on SERVER_CORE."""
 
     def __init__(self, harness: ReadHarness, log_dir: Path) -> None:
         self.harness = harness
@@ -128,6 +130,9 @@ class Servers:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.hello = self.start("bench.hello:app", "hello")
         self.api = self.start("api.main:app", "api")
+        # Polls get processes of their own: after thousands of list pages the estates' process has
+        # a heap (and a page cache) that the poll variants' fresh processes would not have.
+        self.polls = self.start("api.main:app", "polls")
         self.fastapi = self.start("bench.poll_variants:fastapi_route_app", "fastapi", factory=True)
         self.middleware = self.start("bench.poll_variants:middleware_app", "middleware", factory=True)
 
@@ -261,7 +266,7 @@ def check_paths(api: str, auth: dict[str, str], paths: list[str]) -> None:
 
 
 def run_round(
-    servers: Servers, auth: dict[str, str], etag: str, files: dict[str, Path], job_id: uuid.UUID
+    servers: Servers, auth: dict[str, str], etag: str, files: dict[str, Path], job_id: uuid.UUID, number: int
 ) -> dict[str, Load]:
     poll = f"/api/v1/jobs/{job_id}"
     conditional = {**auth, "If-None-Match": etag}
@@ -269,14 +274,14 @@ def run_round(
         "hello": wrk(servers.hello + "/hello", {}),
         "estate_list": wrk(servers.api + "/api/v1/estates", auth, files["list"]),
         "estate_detail": wrk(servers.api + "/api/v1/estates", auth, files["detail"]),
-        "poll_200": wrk(servers.api + poll, auth),
-        "poll_304": wrk(servers.api + poll, conditional),
-        "fastapi_poll_200": wrk(servers.fastapi + poll, auth),
-        "fastapi_poll_304": wrk(servers.fastapi + poll, conditional),
-        "middleware_poll_200": wrk(servers.middleware + poll, auth),
-        "middleware_poll_304": wrk(servers.middleware + poll, conditional),
-        "hello_again": wrk(servers.hello + "/hello", {}),
     }
+    # The three ways of answering a poll take turns at going first: the machine's speed drifts
+    # within a round, and no variant should always meet the same part of the drift.
+    variants = [("poll", servers.polls), ("fastapi_poll", servers.fastapi), ("middleware_poll", servers.middleware)]
+    for name, server in variants[number % 3 :] + variants[: number % 3]:
+        runs[f"{name}_200"] = wrk(server + poll, auth)
+        runs[f"{name}_304"] = wrk(server + poll, conditional)
+    runs["hello_again"] = wrk(servers.hello + "/hello", {})
     failed = {
         name: f"{load.status_errors} answers >= 400, {load.timeouts} timeouts, {load.socket_errors} socket errors"
         for name, load in runs.items()
@@ -351,13 +356,13 @@ def _load(
     assert probe.status_code == 200, probe.text
     etag = probe.headers["etag"]
     poll = f"/api/v1/jobs/{fixture.job_id}"
-    for url in (servers.hello + "/hello", servers.api + poll, servers.fastapi + poll, servers.middleware + poll):
+    for url in (servers.hello + "/hello", servers.polls + poll, servers.fastapi + poll, servers.middleware + poll):
         wrk(url, auth, seconds=2)  # warm-up
     wrk(servers.api + "/api/v1/estates", auth, files["detail"], seconds=2)
-    before = sum(servers.access_lines(name) for name in ("api", "fastapi", "middleware"))
-    rounds = [run_round(servers, auth, etag, files, fixture.job_id) for _ in range(ROUNDS)]
+    before = sum(servers.access_lines(name) for name in ("api", "polls", "fastapi", "middleware"))
+    rounds = [run_round(servers, auth, etag, files, fixture.job_id, number) for number in range(ROUNDS)]
     api_requests = sum(load.requests for runs in rounds for name, load in runs.items() if not name.startswith("hello"))
-    logged = sum(servers.access_lines(name) for name in ("api", "fastapi", "middleware")) - before
+    logged = sum(servers.access_lines(name) for name in ("api", "polls", "fastapi", "middleware")) - before
     return rounds, logged / api_requests
 
 
@@ -381,7 +386,7 @@ def report_lines(read: dict[str, Any]) -> list[str]:
     ]
     for number, (runs, summary) in enumerate(zip(read["rounds"], read["per_round"], strict=True), start=1):
         lines.append(f"round {number}:")
-        lines += [
+        lines += [  # in the order they ran
             f"  {name:19} {load['requests_per_second']:7.0f} req/s  {summary['vs_hello'][name]:5.2f}x  "
             f"p50 {load['p50_ms']:6.2f} ms  p99 {load['p99_ms']:7.2f} ms = "
             f"{summary['p99_vs_hello'][name]:5.2f}x hello's"
