@@ -94,8 +94,12 @@ class InputGuardMiddleware:
         if bad is not None:
             await _unstorable_response(bad)(scope, receive, send)
             return
+        # No body (every GET, every poll): nothing to guard, and no route to look up for it.
+        if not _has_body(scope):
+            await self.app(scope, receive, send)
+            return
         policy = self._policy(scope)
-        if policy.streams or not _has_body(scope):
+        if policy.streams:
             await self.app(scope, receive, send)
         else:
             await self._guard_body(scope, receive, send, policy)

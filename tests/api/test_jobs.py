@@ -318,12 +318,16 @@ async def test_a_poll_route_422_names_the_parameter_as_the_fastapi_route_does(
     canonical = await client.get(f"/api/v1/jobs/{job.id}?wait=soon&extra=1", headers=admin.headers)
     other_spelling = await client.get(f"/api/v1/jobs/{job.id.hex}?wait=soon", headers=admin.headers)
     unknown = await client.get(f"/api/v1/jobs/{job.id.hex}?extra=1", headers=admin.headers)
+    canonical_wait = await client.get(f"/api/v1/jobs/{job.id}?wait=soon", headers=admin.headers)
 
-    assert canonical.status_code == other_spelling.status_code == unknown.status_code == 422
+    assert (
+        canonical.status_code == other_spelling.status_code == unknown.status_code == canonical_wait.status_code == 422
+    )
     # Unknown parameters first, like the app-wide dependency that runs before the route's own.
     assert canonical.json()["errors"] == unknown.json()["errors"]
     wait_errors = other_spelling.json()["errors"]
     assert [error["loc"] for error in wait_errors] == [["query", "wait"]]
+    assert canonical_wait.json()["errors"] == wait_errors
 
 
 async def test_an_if_none_match_beyond_ascii_is_just_another_etag(
