@@ -120,15 +120,16 @@ _WAIT: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=0, le=MAX_WAIT_SEC
 
 async def _poll_job(request: Request) -> Response:
     """`read_job` without FastAPI's parameter machinery, which costs as much as the answer itself:
-    the same `authenticate()`, the same poller and the same checks, in the same order (the caller
-    first, then the query), raising the same errors to the same handlers."""
-    principal = await authenticate(request)
+    the same `authenticate()`, the same poller and the same checks in FastAPI's order (the app-wide
+    unknown-parameter check, then the caller, then `wait`), raising the same errors to the same
+    handlers."""
     query = request.query_params
     unknown = sorted(set(query) - {"wait"})
     if unknown:
         raise RequestValidationError(
             [{"loc": ("query", name), "msg": "Unknown query parameter", "type": "extra_forbidden"} for name in unknown]
         )
+    principal = await authenticate(request)
     try:
         wait = _WAIT.validate_python(query.get("wait", "0"), strict=False)
     except ValidationError as exc:

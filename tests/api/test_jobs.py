@@ -330,6 +330,21 @@ async def test_a_poll_route_422_names_the_parameter_as_the_fastapi_route_does(
     assert canonical_wait.json()["errors"] == wait_errors
 
 
+@pytest.mark.parametrize(("query", "status"), [("?extra=1", 422), ("?wait=soon", 401)])
+async def test_without_a_token_both_poll_routes_check_in_the_same_order(
+    client: AsyncClient, session: AsyncSession, organization: Organization, query: str, status: int
+) -> None:
+    """Unknown parameters before the caller (an app-wide dependency), the caller before `wait`."""
+    job = await create_job(session, organization)
+    await session.commit()
+
+    canonical = await client.get(f"/api/v1/jobs/{job.id}{query}")
+    other_spelling = await client.get(f"/api/v1/jobs/{job.id.hex}{query}")
+
+    assert canonical.status_code == other_spelling.status_code == status
+    assert canonical.json()["internal_code"] == other_spelling.json()["internal_code"]
+
+
 async def test_an_if_none_match_beyond_ascii_is_just_another_etag(
     admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
 ) -> None:
