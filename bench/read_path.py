@@ -51,7 +51,7 @@ from core.security import TokenType
 from core.settings import Settings
 from domain.users import UserRole
 from repository.models import AuthSession, Estate, Job, User
-from service.dispatch import transaction
+from service.unit_of_work import transaction
 
 ROUNDS = int(os.environ.get("BENCH_READ_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))

@@ -75,7 +75,6 @@ async def synced_organization(settings: Settings, url: str, installation: str, b
             )
         await _run_sync(resources, organization.id, "full")
     finally:
-        await close_vitec_clients()
         await resources.close()
     return organization.id
 
