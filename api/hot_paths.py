@@ -7,7 +7,8 @@ answer itself (see bench/RESULTS.md). This layer answers a page the page cache h
 same query string.
 
 Job polls are no longer answered here but by an explicit route mounted before the routers
-(`api.routes.jobs.poll_route`), as fast as this layer was (bench/RESULTS.md, issue 11).
+(`api.routes.jobs.poll_route`), at 1.0-1.3x the Python this layer spent on one and about half the
+FastAPI route's (bench/RESULTS.md, issue 11).
 
 Everything else goes on to the app untouched, and so does anything that fails here (a bad token):
 the routes answer those, so errors are rendered in one place only. The layer sits inside

@@ -141,7 +141,7 @@ async def _poll_job(request: Request) -> Response:
 
 class _PollRoute(Route):
     """The job poll, the most frequent request there is, as an explicit route mounted before the
-    routers (bench/RESULTS.md, issue 11: twice the polls per second of the FastAPI route). It
+    routers (bench/RESULTS.md, issue 11: about half the Python per poll of the FastAPI route). It
     matches the canonical form of the id only; `read_job` answers the others."""
 
     def __init__(self) -> None:
