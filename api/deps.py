@@ -26,8 +26,8 @@ from service.users import UserService
 async def authenticate(request: Request) -> Principal:
     """The caller, from the bearer access token in the Authorization header.
 
-    The one check every authenticated request passes, the routes' dependency and the hot paths
-    (`api.hot_paths`) alike: the token's signature and expiry, then whether its session and user
+    The one check every authenticated request passes, the routes' dependency and the explicit poll
+    route (`api.routes.jobs.poll_route`) alike: the token's signature and expiry, then whether its session and user
     still grant what it claims (not signed out, not deactivated, the same role).
     """
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -124,7 +124,9 @@ async def get_job_service(session: SessionDep, resources: ResourcesDep) -> JobSe
 
 
 async def get_job_poller(request: Request) -> JobPoller:
-    return JobPoller(request.app.state.resources, request.app.state.job_cache)
+    """The process's poller, built at start-up: a poll is the most frequent request there is."""
+    poller: JobPoller = request.app.state.job_poller
+    return poller
 
 
 JobServiceDep = Annotated[JobService, Depends(get_job_service)]

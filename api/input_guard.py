@@ -94,7 +94,8 @@ class InputGuardMiddleware:
         if bad is not None:
             await _unstorable_response(bad)(scope, receive, send)
             return
-        if not _has_body(scope):  # most requests: no route to look up for them
+        # No body (every GET, every poll): nothing to guard, and no route to look up for it.
+        if not _has_body(scope):
             await self.app(scope, receive, send)
             return
         policy = self._policy(scope)

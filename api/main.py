@@ -11,7 +11,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from api.exceptions import install_exception_handlers, problem_only_openapi
-from api.hot_paths import HotPathMiddleware
 from api.input_guard import InputGuardMiddleware, no_unknown_query_parameters
 from api.middleware import RequestContextMiddleware
 from api.pagination import CursorCodec
@@ -23,7 +22,7 @@ from service.access import AccessGuard
 from service.blobs import prepare_blob_storage
 from service.estates import EstatePages
 from service.job_events import JobFeeds
-from service.job_polling import JobSnapshotCache
+from service.job_polling import JobPoller, JobSnapshotCache
 from service.page_cache import PageCache, forget_pages_after_syncs
 
 logger = get_logger(__name__)
@@ -50,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.estate_pages = EstatePages(resources, app.state.page_cache)
         app.state.access_guard = AccessGuard(resources)
         resources.access_changes.on_change(app.state.access_guard.invalidate)
+        app.state.job_poller = JobPoller(resources, app.state.job_cache)
         app.state.job_feeds = JobFeeds(resources, app.state.job_cache)
         await resources.job_changes.start()
         await resources.read_model_changes.start()
@@ -95,10 +95,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    # Before every router: a poll need not be matched against them first.
+    app.router.routes.insert(0, jobs.poll_route)
 
     # Added innermost first: the request context wraps everything, so even a 500 gets its headers.
     app.add_middleware(InputGuardMiddleware, api=app, max_bytes=settings.app.max_json_body_bytes)
-    app.add_middleware(HotPathMiddleware, api=app)
     if settings.app.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -16,6 +16,11 @@
    CPU time a report (target >= 30 a CPU second) and its RSS over BENCH_REPORT_RENDERS reports.
 8. (mirror) Mirror (bench/mirror.py): 1 000 images of 10 KiB into Blob Storage, share of the Vitec
    budget used (target >= 0.8).
+9. (read) The read path as a frontend meets it (bench/read_path.py, issue 11): hello, the estate list
+   with a fresh query string per request, the estate detail, the job poll 200/304 through the route
+   and through the former poll fast path, hello again; servers pinned to one core, wrk on the other,
+   the access log on; BENCH_READ_ROUNDS rounds, medians; then the SSE fan-out. Targets: list >= 0.25x,
+   detail >= 0.3x, poll >= 0.5x hello, every p99 <= 3x hello's, SSE < 250 ms.
 
 Everything runs on this machine against its PostgreSQL and Redis, in a database and Redis index of
 the benchmark's own. Results: printed, and written to bench/out/latest.json.
@@ -44,6 +49,8 @@ from alembic.config import Config
 from sqlalchemy import func, insert, select
 
 from bench.mirror import mirror_benchmark, mirror_lines
+from bench.read_path import ReadHarness, read_path_benchmark
+from bench.read_path import report_lines as read_lines
 from bench.report_jobs import report_job_benchmark, report_job_lines
 from bench.reports import report_lines, reports_benchmark
 from bench.sse import report_lines as sse_lines
@@ -76,9 +83,9 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 # Rounds of plain tasks and wrapped jobs in the throughput benchmark.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-# Which parts to run (comma-separated): poll, jobs, vitec, uploads, sse, reports, report_jobs, mirror; all by
-# default (`reports` includes `report_jobs`).
-ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec,uploads,sse,reports,mirror").split(",")))
+# Which parts to run (comma-separated): poll, jobs, vitec, uploads, sse, reports, report_jobs, mirror, read;
+# all by default (`reports` includes `report_jobs`).
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "poll,jobs,vitec,uploads,sse,reports,mirror,read").split(",")))
 # Consecutive prospectus renders over which the renderer's RSS is watched.
 REPORT_RENDERS = int(os.environ.get("BENCH_REPORT_RENDERS", "1000"))
 CONNECTIONS = 64
@@ -435,6 +442,9 @@ async def main() -> dict[str, Any]:
                 simulator.wait(10)
             vitec["estate_list"] = await estate_list_benchmark(resources, vitec_organization)
             results["vitec"] = vitec
+        if "read" in ONLY:
+            read_harness = ReadHarness(ROOT, child_env(), free_port, wait_port)
+            results["read"] = await read_path_benchmark(read_harness, resources, bench_settings())
         if "uploads" in ONLY:
             harness = Harness(ROOT, free_port, wait_port, serve)
             results["uploads"] = await upload_benchmark(harness, resources, organization_id, token)
@@ -467,6 +477,8 @@ def report(results: dict[str, Any]) -> str:
         lines += report_job_lines(results["report_jobs"])
     if "mirror" in results:
         lines += mirror_lines(results["mirror"])
+    if "read" in results:
+        lines += read_lines(results["read"])
     return "\n".join(lines)
 
 

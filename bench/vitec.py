@@ -60,6 +60,25 @@ async def _run_sync(resources: Resources, organization_id: uuid.UUID, mode: str)
     return job, elapsed
 
 
+async def synced_organization(settings: Settings, url: str, installation: str, budget: int) -> uuid.UUID:
+    """A new organization whose estates came in through one full sync from the simulator at `url`:
+    the read benchmarks serve what a real sync wrote, not hand-made rows."""
+    vitec = VitecSettings(base_url=url, rate_limit=f"{budget}/second", max_concurrency=16, max_connections=16,
+                          cache_ttl_seconds=0, mirror_images=False)  # fmt: skip
+    resources = Resources.build(settings.model_copy(update={"vitec": vitec}))
+    await resources.start_producer()
+    await resources.start_raw_pool()
+    try:
+        async with transaction(resources) as session:
+            organization = await OrganizationRepository(session).add(
+                Organization(name=f"Bench {installation} AS", vitec_installation_id=installation)
+            )
+        await _run_sync(resources, organization.id, "full")
+    finally:
+        await resources.close()
+    return organization.id
+
+
 async def sync_benchmarks(settings: Settings, url: str) -> tuple[dict[str, Any], uuid.UUID]:
     vitec = VitecSettings(base_url=url, rate_limit=f"{BUDGET}/second", max_concurrency=16, max_connections=16,
                           cache_ttl_seconds=0, mirror_images=False)  # fmt: skip

@@ -10,7 +10,11 @@ from typing import Annotated, Any
 
 from cachetools import LRUCache
 from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 from sse_starlette import EventSourceResponse
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from api.deps import (
     ADMIN_ONLY,
@@ -25,6 +29,7 @@ from api.deps import (
 from api.exceptions import AUTH_ERRORS, error_responses
 from api.pagination import Cursor, Limit
 from api.responses import job_accepted, links
+from api.routes import API_PREFIX
 from api.schemas.jobs import JobCollection, JobLike, JobRead
 from domain.errors import InvalidCursorError
 from domain.jobs import JobKind, JobNotCancellableError, JobNotFoundError, JobNotRetryableError, JobStatus
@@ -63,7 +68,7 @@ class PollReply:
 async def answer_poll(
     poller: JobPoller, principal: Principal, job_id: uuid.UUID, *, if_none_match: str | None, wait: int
 ) -> PollReply:
-    """The poll, as both this route and the hot path (`api.hot_paths`) answer it."""
+    """The poll, as both `read_job` and `poll_route` answer it."""
     answer = await poller.poll(principal, job_id, if_none_match=if_none_match, wait_seconds=wait)
     headers = {"ETag": answer.etag}
     retry_after = retry_after_seconds(answer.job)
@@ -94,14 +99,65 @@ async def read_job(
 ) -> Response:
     """A job's state. Send the last `ETag` as `If-None-Match` to get `304` while nothing changed;
     honour `Retry-After` until the job has finished."""
-    # Well-formed polls are answered by the hot path before they reach this route; it answers
-    # the rest (errors, odd forms of the id or the query) the same way.
+    # Polls with the id in its canonical form are answered by `poll_route`, mounted before this
+    # route; this one documents the operation and answers every other form of the id.
+    return await _poll_response(request, poller, principal, job_id, if_none_match, wait)
+
+
+async def _poll_response(
+    request: Request, poller: JobPoller, principal: Principal, job_id: uuid.UUID, if_none_match: str | None, wait: int
+) -> Response:
     reply = await answer_poll(poller, principal, job_id, if_none_match=if_none_match, wait=wait)
     if wait:  # the caller may have signed out (or been deactivated) while it waited
         await authenticate(request)
     if reply.status == status.HTTP_304_NOT_MODIFIED:
         return Response(status_code=reply.status, headers=reply.headers)
     return Response(reply.body, media_type="application/json", headers=reply.headers)
+
+
+_WAIT: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=0, le=MAX_WAIT_SECONDS)])
+
+
+async def _poll_job(request: Request) -> Response:
+    """`read_job` without FastAPI's parameter machinery, which costs as much as the answer itself:
+    the same `authenticate()`, the same poller and the same checks in FastAPI's order (the app-wide
+    unknown-parameter check, then the caller, then `wait`), raising the same errors to the same
+    handlers."""
+    query = request.query_params
+    unknown = sorted(set(query) - {"wait"})
+    if unknown:
+        raise RequestValidationError(
+            [{"loc": ("query", name), "msg": "Unknown query parameter", "type": "extra_forbidden"} for name in unknown]
+        )
+    principal = await authenticate(request)
+    try:
+        wait = _WAIT.validate_python(query.get("wait", "0"), strict=False)
+    except ValidationError as exc:
+        raise RequestValidationError([{**error, "loc": ("query", "wait")} for error in exc.errors()]) from exc
+    poller: JobPoller = request.app.state.job_poller
+    job_id: uuid.UUID = request.path_params["job_id"]
+    return await _poll_response(request, poller, principal, job_id, request.headers.get("if-none-match"), wait)
+
+
+class _PollRoute(Route):
+    """The job poll, the most frequent request there is, as an explicit route mounted before the
+    routers (bench/RESULTS.md, issue 11: about half the Python per poll of the FastAPI route). It
+    matches the canonical form of the id only; `read_job` answers the others."""
+
+    def __init__(self) -> None:
+        super().__init__(f"{API_PREFIX}/jobs/{{job_id:uuid}}", _poll_job, methods=["GET"], include_in_schema=False)
+        # The latency metrics' label, as `read_job`'s (route templates relative to the API prefix).
+        self.path_format = "/jobs/{job_id}"
+        self.methods = {"GET"}  # not the HEAD Starlette adds: the API's routes answer HEAD with 405
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self  # what the metrics read; FastAPI's routes leave it, Starlette's do not
+        return match, child_scope
+
+
+poll_route = _PollRoute()
 
 
 # Proxies close connections idle for 60 s or more (nginx's default): a comment line well before.

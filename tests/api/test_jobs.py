@@ -6,14 +6,12 @@ import asyncio
 import dataclasses
 import time
 import uuid
-from typing import Any
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.routes import jobs as jobs_routes
 from core.change_events import JOB_CHANNEL, publish_change
 from core.resources import Resources
 from core.settings import JobSettings
@@ -253,33 +251,31 @@ async def test_wait_over_30_is_a_422(admin: SignedIn, client: AsyncClient) -> No
     assert response.status_code == 422
 
 
-@pytest.fixture
-def route_polls(monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
-    """The polls the FastAPI route answered (the hot path answers the well-formed ones itself)."""
-    answered: list[uuid.UUID] = []
-    original = jobs_routes.answer_poll
-
-    async def counted(poller: Any, principal: Any, job_id: uuid.UUID, **options: Any) -> Any:
-        answered.append(job_id)
-        return await original(poller, principal, job_id, **options)
-
-    monkeypatch.setattr(jobs_routes, "answer_poll", counted)
-    return answered
-
-
-@pytest.mark.parametrize("path", ["/api/v1/jobs/{id}", "/api/v1/jobs/{hex}", "/api/v1/jobs/{id}?wait=0"])
-async def test_well_formed_polls_are_answered_by_the_hot_path(
-    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization,
-    route_polls: list[uuid.UUID], path: str,
-) -> None:  # fmt: skip
+@pytest.mark.parametrize("path", ["/api/v1/jobs/{id}", "/api/v1/jobs/{hex}", "/api/v1/jobs/{upper}?wait=0"])
+async def test_every_spelling_of_the_id_polls_the_same_job(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization, path: str
+) -> None:
+    """The canonical id is answered by the explicit poll route, the other spellings by `read_job`:
+    one answer all the same, down to the metrics label."""
     job = await create_job(session, organization)
     await session.commit()
+    canonical = await client.get(f"/api/v1/jobs/{job.id}", headers=admin.headers)
 
-    response = await client.get(path.format(id=job.id, hex=job.id.hex), headers=admin.headers)
+    response = await client.get(
+        path.format(id=job.id, hex=job.id.hex, upper=str(job.id).upper()), headers=admin.headers
+    )
 
     assert response.status_code == 200
-    assert response.json()["id"] == str(job.id)
-    assert route_polls == []
+    assert response.content == canonical.content
+    assert response.headers["etag"] == canonical.headers["etag"]
+    assert response.headers["retry-after"] == canonical.headers["retry-after"]
+    revalidated = await client.get(
+        path.format(id=job.id, hex=job.id.hex, upper=str(job.id).upper()),
+        headers={**admin.headers, "If-None-Match": canonical.headers["etag"]},
+    )
+    assert revalidated.status_code == 304
+    metrics = (await client.get("/metrics")).text
+    assert 'route="/jobs/{job_id}",status="304"' in metrics
 
 
 @pytest.mark.parametrize(
@@ -289,26 +285,64 @@ async def test_well_formed_polls_are_answered_by_the_hot_path(
         ("/api/v1/jobs/1-2345678123456781234567812345678", 422, "validation_error"),
         ("/api/v1/jobs/{id}?wait=soon", 422, "validation_error"),
         ("/api/v1/jobs/{id}?wait=-1", 422, "validation_error"),
+        ("/api/v1/jobs/{id}?wait=31", 422, "validation_error"),
         ("/api/v1/jobs/{id}?unknown=1", 422, "validation_error"),
+        ("/api/v1/jobs/{hex}?unknown=1", 422, "validation_error"),
         ("/api/v1/jobs/{id}?wait=0&wait=1", 200, None),
     ],
 )
-async def test_polls_in_every_other_form_are_answered_by_the_route_like_the_hot_ones(
+async def test_polls_in_every_other_form_are_judged_like_the_route_declares(
     admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization,
-    route_polls: list[uuid.UUID], path: str, status: int, code: str | None,
+    path: str, status: int, code: str | None,
 ) -> None:  # fmt: skip
     job = await create_job(session, organization)
     await session.commit()
 
-    response = await client.get(path.format(id=job.id), headers=admin.headers)
+    response = await client.get(path.format(id=job.id, hex=job.id.hex), headers=admin.headers)
 
     assert response.status_code == status
-    assert route_polls == ([job.id] if status == 200 else [])
     if code is None:
         assert response.json()["id"] == str(job.id)
         assert response.headers["etag"]
     else:
         assert response.json()["internal_code"] == code
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_poll_route_422_names_the_parameter_as_the_fastapi_route_does(
+    admin: SignedIn, client: AsyncClient, session: AsyncSession, organization: Organization
+) -> None:
+    job = await create_job(session, organization)
+    await session.commit()
+
+    canonical = await client.get(f"/api/v1/jobs/{job.id}?wait=soon&extra=1", headers=admin.headers)
+    other_spelling = await client.get(f"/api/v1/jobs/{job.id.hex}?wait=soon", headers=admin.headers)
+    unknown = await client.get(f"/api/v1/jobs/{job.id.hex}?extra=1", headers=admin.headers)
+    canonical_wait = await client.get(f"/api/v1/jobs/{job.id}?wait=soon", headers=admin.headers)
+
+    assert (
+        canonical.status_code == other_spelling.status_code == unknown.status_code == canonical_wait.status_code == 422
+    )
+    # Unknown parameters first, like the app-wide dependency that runs before the route's own.
+    assert canonical.json()["errors"] == unknown.json()["errors"]
+    wait_errors = other_spelling.json()["errors"]
+    assert [error["loc"] for error in wait_errors] == [["query", "wait"]]
+    assert canonical_wait.json()["errors"] == wait_errors
+
+
+@pytest.mark.parametrize(("query", "status"), [("?extra=1", 422), ("?wait=soon", 401)])
+async def test_without_a_token_both_poll_routes_check_in_the_same_order(
+    client: AsyncClient, session: AsyncSession, organization: Organization, query: str, status: int
+) -> None:
+    """Unknown parameters before the caller (an app-wide dependency), the caller before `wait`."""
+    job = await create_job(session, organization)
+    await session.commit()
+
+    canonical = await client.get(f"/api/v1/jobs/{job.id}{query}")
+    other_spelling = await client.get(f"/api/v1/jobs/{job.id.hex}{query}")
+
+    assert canonical.status_code == other_spelling.status_code == status
+    assert canonical.json()["internal_code"] == other_spelling.json()["internal_code"]
 
 
 async def test_an_if_none_match_beyond_ascii_is_just_another_etag(
@@ -332,18 +366,18 @@ async def test_poll_errors_are_problems_with_the_usual_headers(
     anonymous = await client.get(f"/api/v1/jobs/{job.id}")
     bad_token = await client.get(f"/api/v1/jobs/{job.id}", headers={"Authorization": "Bearer nonsense"})
     unknown = await client.get(f"/api/v1/jobs/{uuid.uuid4()}", headers={**admin.headers, "X-Request-ID": "poll-404"})
-    hot = await client.get(f"/api/v1/jobs/{job.id}", headers={**admin.headers, "X-Request-ID": "poll-200"})
+    answered = await client.get(f"/api/v1/jobs/{job.id}", headers={**admin.headers, "X-Request-ID": "poll-200"})
 
     assert (anonymous.status_code, bad_token.status_code, unknown.status_code) == (401, 401, 404)
     assert anonymous.headers["content-type"] == unknown.headers["content-type"] == "application/problem+json"
     assert unknown.json()["request_id"] == "poll-404"
     assert unknown.json()["instance"] == f"/api/v1/jobs/{unknown.url.path.rsplit('/', 1)[1]}"
-    for response in (unknown, hot):
+    for response in (unknown, answered):
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["cache-control"] == "no-store"
-    assert hot.headers["x-request-id"] == "poll-200"
-    assert hot.headers["content-type"] == "application/json"
-    assert int(hot.headers["content-length"]) == len(hot.content)
+    assert answered.headers["x-request-id"] == "poll-200"
+    assert answered.headers["content-type"] == "application/json"
+    assert int(answered.headers["content-length"]) == len(answered.content)
     metrics = (await client.get("/metrics")).text
     assert 'route="/jobs/{job_id}",status="200"' in metrics
 
