@@ -14,7 +14,8 @@ file here), so the API's own `api.access` line is written for every request. Eve
 pinned to core 0 (`taskset -c 0`), wrk runs with one thread and 64 connections on core 1, so a
 server never shares its core with the load generator and every server gets the same core.
 
-The estates are what a real full sync from the Vitec simulator wrote (BENCH_READ_ESTATES of them).
+The estates are what a real full sync from the Vitec simulator wrote (BENCH_READ_ESTATES of them),
+their images marked mirrored, so that thumbnails and images are read SAS URLs as in production.
 The list requests vary as a frontend's do: another `updated_since` on every request, a third of
 them filtered by one or more statuses, a quarter of them on a later page (a real `cursor` taken
 from the API's own pages); only parameters the API knows (it answers unknown ones with 422).
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select, update
 
 from bench.sse import report_lines as sse_lines
 from bench.sse import sse_benchmark
@@ -50,7 +51,7 @@ from core.resources import Resources
 from core.security import TokenType
 from core.settings import Settings
 from domain.users import UserRole
-from repository.models import AuthSession, Estate, Job, User
+from repository.models import AuthSession, Estate, EstateImage, Job, User
 from service.unit_of_work import transaction
 
 ROUNDS = int(os.environ.get("BENCH_READ_ROUNDS", "3"))
@@ -209,6 +210,14 @@ async def prepare(harness: ReadHarness, resources: Resources, settings: Settings
         sign_in = AuthSession(user_id=user.id)
         session.add(sign_in)
         await session.flush()
+        # As in production once the mirror ran: every image in Blob Storage, so every thumbnail and
+        # image URL a page shows is a read SAS (signed by the API). The blobs themselves are not
+        # needed: no request here fetches an image.
+        await session.execute(
+            update(EstateImage)
+            .where(EstateImage.estate_id.in_(select(Estate.id).where(Estate.organization_id == organization_id)))
+            .values(blob_name="images/bench/" + cast(EstateImage.id, String) + ".jpg", mirrored_at=func.now())
+        )
         listed = Estate.organization_id == organization_id, Estate.deleted_at.is_(None)
         estates = await session.scalar(select(func.count()).select_from(Estate).where(*listed))
         updated_from = await session.scalar(select(func.min(Estate.updated_at)).where(*listed))
