@@ -63,7 +63,6 @@ class BlobStore:
     """
 
     def __init__(self, service: BlobService, settings: AzureSettings) -> None:
-        self.service = service
         self._settings = settings
         self._client: BlobServiceClient = service.client
         self._account_key = None if settings.account_url else _account_key(settings)

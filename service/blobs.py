@@ -16,9 +16,8 @@ def _build(resources: Resources) -> BlobStore:
 
 def blob_store(resources: Resources) -> BlobStore:
     """The blob gateway over this process's client: one per resources (no I/O, no connection of its
-    own), built again if the resources' client was replaced (a test that takes Blob Storage away)."""
-    store = resources.shared(_build)
-    return store if store.service is resources.blob_service else _build(resources)
+    own; it keeps the read URLs signed in the current step)."""
+    return resources.shared(_build)
 
 
 async def prepare_blob_storage(resources: Resources) -> None:

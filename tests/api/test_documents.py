@@ -20,7 +20,9 @@ from core.resources import Resources
 from core.settings import UploadSettings
 from domain.documents import blob_name_for
 from domain.users import UserRole
+from repository.blob_store import BlobStore
 from repository.models import Document, Estate, Job, Organization
+from service import blobs
 from tests.api.documents_support import stored
 from tests.conftest import blob_settings
 from tests.factories.documents import PDF, PNG, create_estate, office_file
@@ -341,17 +343,18 @@ async def test_only_the_uploader_or_an_admin_deletes(
 
 async def test_blob_storage_down_answers_503_and_stores_nothing(
     client: AsyncClient, session: AsyncSession, resources: Resources, organization: Organization,
-    broker_user: SignedIn, estate: Estate,
+    broker_user: SignedIn, estate: Estate, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    original = resources.blob_service
     down = blob_settings(connection_string="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
                          "AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;")  # fmt: skip
-    resources.blob_service = create_blob_service(down)
+    down_service = create_blob_service(down)
     try:
-        response = await upload(client, broker_user, estate, PDF)
+        with monkeypatch.context() as patch:
+            # The gateway the services share (`service.blobs.blob_store`), over a client of an endpoint that is down.
+            patch.setitem(resources._shared, blobs._build, BlobStore(down_service, down))
+            response = await upload(client, broker_user, estate, PDF)
     finally:
-        await resources.blob_service.close()
-        resources.blob_service = original
+        await down_service.close()
 
     assert response.status_code == 503
     assert response.json()["internal_code"] == "blob_storage_unavailable"
