@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
+from uuid import UUID
 
 T = TypeVar("T")
 K = TypeVar("K")
+# The sort key of the pages ordered by a moment, then the id (estates, documents, departments, ...).
+TimeKey = tuple[datetime, UUID]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,9 @@ from datetime import datetime
 
 from sqlalchemy import select, tuple_, update
 
+from domain.pagination import TimeKey
 from repository.base import Repository
 from repository.models import Document
-
-TimeKey = tuple[datetime, uuid.UUID]
 
 
 class DocumentRepository(Repository[Document]):

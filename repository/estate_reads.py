@@ -13,7 +13,6 @@ connection under its session.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any, Protocol
 
 from domain.estates import (
@@ -24,8 +23,7 @@ from domain.estates import (
     EstateImageEntry,
     EstateSummary,
 )
-
-TimeKey = tuple[datetime, uuid.UUID]
+from domain.pagination import TimeKey
 
 
 class Reader(Protocol):
@@ -130,4 +128,4 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-__all__ = ["Reader", "TimeKey", "detail", "list_page"]
+__all__ = ["Reader", "detail", "list_page"]

@@ -6,14 +6,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.pagination import TimeKey
 from repository.models import Department, Employee, Estate, EstateBroker, EstateImage
-
-TimeKey = tuple[datetime, uuid.UUID]
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,11 +27,11 @@ from domain.documents import (
 )
 from domain.errors import AppError
 from domain.jobs import JobKind
-from domain.pagination import Page, page_of
+from domain.pagination import Page, TimeKey, page_of
 from domain.users import Principal
 from domain.vitec import EstateNotFoundError
 from repository.blob_store import BlobDownload
-from repository.documents import DocumentRepository, TimeKey
+from repository.documents import DocumentRepository
 from repository.estates import EstateRepository
 from repository.models import Document, Estate
 from service.blobs import blob_store

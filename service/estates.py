@@ -12,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.resources import Resources
 from domain.estates import EstateDetails, EstateFilters, EstateSummary
-from domain.pagination import Page, page_of
+from domain.pagination import Page, TimeKey, page_of
 from domain.users import Principal
 from domain.vitec import EstateImageNotFoundError, EstateImageTimeoutError, EstateNotFoundError, VitecBinary
 from repository import estate_reads
 from repository.estate_images import EstateImageRepository
-from repository.estate_reads import TimeKey
 from repository.estates import EstateRepository
 from repository.models import Department, Employee
 from service.blobs import blob_store
