@@ -6,7 +6,7 @@
 2. Jobs/s through the whole job wrapper (claim, trivial body, finish, ack) against plain taskiq
    no-op tasks on the same broker and worker. Target >= 0.5x.
 3. Enqueue-to-claim latency on an idle queue: p50 and p99 (target p99 < 100 ms).
-4. (vitec) Syncs against the simulator at the Vitec request budget; the estate list under load.
+4. (vitec) Syncs against the simulator at the Vitec request budget (the estate list is measured in `read`).
 5. (uploads) 1 GiB streamed through the API into Azurite: the API's peak RSS growth (target
    <= 50 MB) and throughput against the SDK's own upload_blob in the same run (target >= 0.7x).
 6. (sse) SSE fan-out: one job change to 1 000 open event streams (`bench/sse.py`; target < 250 ms).
@@ -73,7 +73,6 @@ from repository.databases import create_database_if_missing, drop_database
 from repository.job_queue import JobQueue, stream_stats
 from repository.jobs import DispatchItem
 from repository.models import AuthSession, Job, Organization, User
-from repository.vitec.mapping import ESTATE_STATUSES
 from service.unit_of_work import transaction
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,12 +156,11 @@ class Load:
     errors: int
 
 
-def wrk(url: str, seconds: int, headers: dict[str, str], *, unique_queries: bool = False) -> Load:
+def wrk(url: str, seconds: int, headers: dict[str, str]) -> Load:
     env = {
         **os.environ,
         "BENCH_AUTH": headers.get("Authorization", ""),
         "BENCH_IF_NONE_MATCH": headers.get("If-None-Match", ""),
-        "BENCH_UNIQUE_QUERY": "1" if unique_queries else "",
     }
     out = subprocess.run(
         # One wrk thread: on two cores a second one competes with the server it measures.
@@ -230,55 +228,6 @@ def poll_benchmark(token: str, job_id: uuid.UUID) -> dict[str, Any]:
         "poll_304_vs_hello": runs["poll_304"].requests_per_second / baseline,
         "poll_200_p99_over_p50": runs["poll_200"].p99_ms / runs["poll_200"].p50_ms,
         "poll_304_p99_over_p50": runs["poll_304"].p99_ms / runs["poll_304"].p50_ms,
-    }
-
-
-async def estate_list_benchmark(resources: Resources, organization_id: uuid.UUID) -> dict[str, Any]:
-    """50 estates with filters (every mapped status, updated_since) against the hello route."""
-    async with transaction(resources) as session:
-        user = User(organization_id=organization_id, email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
-                    full_name="Bench", password_hash="x", role=UserRole.BROKER.value)  # fmt: skip
-        session.add(user)
-        await session.flush()
-        sign_in = AuthSession(user_id=user.id)
-        session.add(sign_in)
-        await session.flush()
-    token, _ = resources.token_codec.encode(
-        subject=user.id, organization_id=organization_id, role=user.role, token_type=TokenType.ACCESS,
-        ttl=timedelta(hours=1), session_id=sign_in.id,
-    )  # fmt: skip
-    return await asyncio.to_thread(_estate_list_load, token)
-
-
-def _estate_list_load(token: str) -> dict[str, Any]:
-    statuses = "&".join(f"status={status}" for status in ESTATE_STATUSES.values())
-    hello_port, api_port = free_port(), free_port()
-    hello, api = serve("bench.hello:app", hello_port), serve("api.main:app", api_port)
-    try:
-        url = f"http://127.0.0.1:{api_port}/api/v1/estates?limit=50&updated_since=2000-01-01T00:00:00Z&{statuses}"
-        auth = {"Authorization": f"Bearer {token}"}
-        probe = subprocess.run(["curl", "-s", url, "-H", f"Authorization: Bearer {token}"],
-                               capture_output=True, text=True, check=True).stdout  # fmt: skip
-        assert len(json.loads(probe)["items"]) == 50, probe[:300]
-        wrk(url, 2, auth)
-        hello_url = f"http://127.0.0.1:{hello_port}/hello"
-        runs = {
-            "hello": wrk(hello_url, SECONDS, {}),
-            # The same page again and again (thousands of tabs on one list): the page cache answers.
-            "estates": wrk(url, SECONDS, auth),
-            # A query string of its own per request: every page is read and rendered.
-            "estates_uncached": wrk(url, SECONDS, auth, unique_queries=True),
-            "hello_again": wrk(hello_url, SECONDS, {}),
-        }
-    finally:
-        for process in (hello, api):
-            process.terminate()
-            process.wait(10)
-    baseline = statistics.mean([runs["hello"].requests_per_second, runs["hello_again"].requests_per_second])
-    return {
-        "runs": {name: asdict(load) for name, load in runs.items()},
-        "estates_vs_hello": runs["estates"].requests_per_second / baseline,
-        "estates_uncached_vs_hello": runs["estates_uncached"].requests_per_second / baseline,
     }
 
 
@@ -434,13 +383,10 @@ async def main() -> dict[str, Any]:
             simulator_port = free_port()
             simulator = start_simulator(simulator_port, str(ROOT))
             try:
-                vitec, vitec_organization = await sync_benchmarks(
-                    bench_settings(), f"http://127.0.0.1:{simulator_port}"
-                )
+                vitec = await sync_benchmarks(bench_settings(), f"http://127.0.0.1:{simulator_port}")
             finally:
                 simulator.terminate()
                 simulator.wait(10)
-            vitec["estate_list"] = await estate_list_benchmark(resources, vitec_organization)
             results["vitec"] = vitec
         if "read" in ONLY:
             read_harness = ReadHarness(ROOT, child_env(), free_port, wait_port)
@@ -510,7 +456,6 @@ def _jobs_lines(jobs: dict[str, Any]) -> list[str]:
 
 
 def _vitec_lines(vitec: dict[str, Any]) -> list[str]:
-    listing = vitec["estate_list"]
     return [
         f"full sync of {vitec['estates']} estates at a budget of {vitec['budget_requests_per_second']} requests/s: "
         f"{vitec['full_seconds']:.1f} s, {vitec['full_estates_per_second']:.0f} estates/s, "
@@ -518,12 +463,6 @@ def _vitec_lines(vitec: dict[str, Any]) -> list[str]:
         f"incremental sync with {vitec['incremental_changed']} changed: {vitec['incremental_requests']} requests, "
         f"{vitec['incremental_requests_per_changed_estate']:.2f} per changed estate (target <= 1.05), "
         f"{vitec['incremental_seconds']:.2f} s",
-        *(
-            f"estate list (50, filtered{label}) {listing['runs'][name]['requests_per_second']:.0f} req/s = "
-            f"{listing[name + '_vs_hello']:.2f}x hello (target >= 0.25), p50 {listing['runs'][name]['p50_ms']:.1f} ms "
-            f"p99 {listing['runs'][name]['p99_ms']:.1f} ms"
-            for name, label in (("estates", ""), ("estates_uncached", ", every query new"))
-        ),
     ]
 
 

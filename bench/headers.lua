@@ -1,18 +1,9 @@
--- wrk script: send the headers named in the environment (BENCH_AUTH, BENCH_IF_NONE_MATCH); with
--- BENCH_UNIQUE_QUERY set, every request gets a query string of its own (defeating page caches).
+-- wrk script: send the headers named in the environment (BENCH_AUTH, BENCH_IF_NONE_MATCH). The
+-- estate list with a fresh query string per request is bench/read_path.lua's.
 local auth = os.getenv("BENCH_AUTH")
 local etag = os.getenv("BENCH_IF_NONE_MATCH")
-local unique = os.getenv("BENCH_UNIQUE_QUERY")
 if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
 if etag and etag ~= "" then wrk.headers["If-None-Match"] = etag end
-
-if unique and unique ~= "" then
-  local counter = 0
-  request = function()
-    counter = counter + 1
-    return wrk.format(nil, wrk.path .. "&request=" .. counter)
-  end
-end
 
 done = function(summary, latency, requests)
   io.write(string.format("BENCH %d %d %.3f %.3f %.3f %d %d\n",

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -60,9 +62,12 @@ async def _run_sync(resources: Resources, organization_id: uuid.UUID, mode: str)
     return job, elapsed
 
 
-async def synced_organization(settings: Settings, url: str, installation: str, budget: int) -> uuid.UUID:
-    """A new organization whose estates came in through one full sync from the simulator at `url`:
-    the read benchmarks serve what a real sync wrote, not hand-made rows."""
+@asynccontextmanager
+async def _organization_to_sync(
+    settings: Settings, url: str, installation: str, budget: int
+) -> AsyncIterator[tuple[Resources, uuid.UUID]]:
+    """Resources whose Vitec client talks to the simulator at `url` within `budget` requests/s, and a
+    new organization of `installation` to sync into."""
     vitec = VitecSettings(base_url=url, rate_limit=f"{budget}/second", max_concurrency=16, max_connections=16,
                           cache_ttl_seconds=0, mirror_images=False)  # fmt: skip
     resources = Resources.build(settings.model_copy(update={"vitec": vitec}))
@@ -73,34 +78,30 @@ async def synced_organization(settings: Settings, url: str, installation: str, b
             organization = await OrganizationRepository(session).add(
                 Organization(name=f"Bench {installation} AS", vitec_installation_id=installation)
             )
-        await _run_sync(resources, organization.id, "full")
+        yield resources, organization.id
     finally:
         await resources.close()
-    return organization.id
 
 
-async def sync_benchmarks(settings: Settings, url: str) -> tuple[dict[str, Any], uuid.UUID]:
-    vitec = VitecSettings(base_url=url, rate_limit=f"{BUDGET}/second", max_concurrency=16, max_connections=16,
-                          cache_ttl_seconds=0, mirror_images=False)  # fmt: skip
-    resources = Resources.build(settings.model_copy(update={"vitec": vitec}))
-    await resources.start_producer()
-    await resources.start_raw_pool()
-    try:
-        async with transaction(resources) as session:
-            organization = await OrganizationRepository(session).add(
-                Organization(name="Bench Vitec AS", vitec_installation_id=INSTALLATION)
-            )
+async def synced_organization(settings: Settings, url: str, installation: str, budget: int) -> uuid.UUID:
+    """A new organization whose estates came in through one full sync from the simulator at `url`:
+    the read benchmarks serve what a real sync wrote, not hand-made rows."""
+    async with _organization_to_sync(settings, url, installation, budget) as (resources, organization_id):
+        await _run_sync(resources, organization_id, "full")
+    return organization_id
+
+
+async def sync_benchmarks(settings: Settings, url: str) -> dict[str, Any]:
+    async with _organization_to_sync(settings, url, INSTALLATION, BUDGET) as (resources, organization_id):
         async with httpx.AsyncClient(base_url=url) as control:
             before = (await control.get("/_control/stats")).json()["total"]
-            _, full_seconds = await _run_sync(resources, organization.id, "full")
+            _, full_seconds = await _run_sync(resources, organization_id, "full")
             full_requests = (await control.get("/_control/stats")).json()["total"] - before
             changed = max(1, ESTATES // 100)
             await control.post(f"/_control/estates/{INSTALLATION}/mutate-random", params={"count": changed})
             before = (await control.get("/_control/stats")).json()["total"]
-            incremental, incremental_seconds = await _run_sync(resources, organization.id, "incremental")
+            incremental, incremental_seconds = await _run_sync(resources, organization_id, "incremental")
             incremental_requests = (await control.get("/_control/stats")).json()["total"] - before
-    finally:
-        await resources.close()
     assert incremental.result is not None
     return {
         "estates": ESTATES,
@@ -114,4 +115,4 @@ async def sync_benchmarks(settings: Settings, url: str) -> tuple[dict[str, Any],
         "incremental_requests": incremental_requests,
         "incremental_requests_per_changed_estate": incremental_requests / changed,
         "incremental_seconds": incremental_seconds,
-    }, organization.id
+    }
