@@ -88,7 +88,10 @@ async def render(context: JobContext) -> dict[str, Any]:
             raise ReportEstateGoneError("The estate was deleted before its report was rendered.") from None
         digest = fingerprint(template, source.estate)
         earlier = await DocumentRepository(session).live_report(source.estate.id, digest)
-    if earlier is not None:
+    # Only a report whose bytes are still stored is handed out again (a database restored without
+    # its blobs would otherwise answer every download of it with a 404, for as long as the estate
+    # stays unchanged); one HEAD of the blob, against a render.
+    if earlier is not None and await blob_store(context.resources).properties(earlier.blob_name) is not None:
         return {"document_id": str(earlier.id), "reused": True}
     await context.progress(15, "images")
     images = await loader.images(source)

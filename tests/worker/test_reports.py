@@ -194,6 +194,22 @@ async def test_a_changed_estate_is_rendered_again(
     assert "Nyoppusset" in (await pdf_of(api, second["document_id"])).pages[0].extract_text()
 
 
+async def test_a_report_whose_stored_bytes_are_gone_is_rendered_again(
+    api: httpx.AsyncClient, live: Resources, synced: Synced, worker: ManagedProcess
+) -> None:
+    estate_id = synced.pick(images=0)
+    first = (await report(api, estate_id, "summary"))["result"]
+    async with live.session_factory() as session:
+        document = await session.get(Document, uuid.UUID(first["document_id"]))
+    assert document is not None
+    assert await blob_store(live).delete(document.blob_name)
+    second = (await report(api, estate_id, "summary"))["result"]
+
+    assert second["reused"] is False
+    assert second["document_id"] != first["document_id"]
+    assert len((await pdf_of(api, second["document_id"])).pages) == 1
+
+
 async def test_the_render_keeps_heartbeating_past_a_short_stale_threshold(
     settings: Settings, api: httpx.AsyncClient, live: Resources, synced: Synced, processes: dict[str, Spawn]
 ) -> None:
